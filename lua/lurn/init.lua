@@ -1,0 +1,29 @@
+-- The Lua half of the lurn module. The C part (tensors, ops, creation functions) is
+-- already in `lurn`; this file adds what is simplest to say in Lua.
+local lurn = ...
+
+local set_grad_enabled = lurn.set_grad_enabled
+
+-- A guard that restores the previous grad mode when its scope closes:
+--   local g <close> = lurn.no_grad()
+local guard_mt = {__close = function(g)
+  if g.prev ~= nil then set_grad_enabled(g.prev); g.prev = nil end
+end}
+
+local function with_grad_mode(on, fn, ...)
+  local prev = set_grad_enabled(on)
+  if fn == nil then return setmetatable({prev = prev}, guard_mt) end
+  local res = table.pack(pcall(fn, ...))
+  set_grad_enabled(prev)
+  if not res[1] then error(res[2], 0) end
+  return table.unpack(res, 2, res.n)
+end
+
+--- Run fn(...) without recording autograd history and return its results; with no
+--- function, return a guard for `local g <close> = lurn.no_grad()`.
+function lurn.no_grad(fn, ...) return with_grad_mode(false, fn, ...) end
+
+--- The opposite of no_grad, for a scope that needs gradients inside a no_grad region.
+function lurn.enable_grad(fn, ...) return with_grad_mode(true, fn, ...) end
+
+return lurn

@@ -1,0 +1,213 @@
+/* lurn core: tensors, kernels and autograd in pure C11.
+ *
+ * Never includes lua.h. Every function that can fail returns NULL (or -1) and leaves a
+ * message naming the op and the shapes in ctx->err; the binding raises it as a Lua error.
+ * Ownership: a function returning lt_tensor* hands the caller one reference; arguments
+ * are borrowed. */
+#ifndef LURN_CORE_H
+#define LURN_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LT_MAXDIM 8
+
+typedef enum { LT_F32 = 0, LT_I64 = 1, LT_BOOL = 2 } lt_dtype;
+
+typedef struct lt_ctx lt_ctx;
+typedef struct lt_node lt_node;
+
+typedef struct lt_storage {
+  int refs;
+  size_t nbytes;
+  void *data;
+  lt_ctx *ctx;
+} lt_storage;
+
+typedef struct lt_tensor {
+  int refs;
+  lt_dtype dtype;
+  int ndim;
+  int64_t shape[LT_MAXDIM];
+  int64_t stride[LT_MAXDIM]; /* in elements */
+  int64_t offset;            /* in elements */
+  lt_storage *st;
+  int requires_grad;
+  struct lt_tensor *grad; /* leaf gradient, accumulated by backward */
+  lt_node *grad_fn;       /* NULL for leaves and for tensors made without a tape */
+} lt_tensor;
+
+/* MT19937, the generator NumPy's legacy RandomState uses. */
+typedef struct lt_rng {
+  uint32_t mt[624];
+  int mti;
+  int has_gauss;
+  double gauss;
+} lt_rng;
+
+struct lt_ctx {
+  char err[1024];
+  int grad_enabled;
+  lt_rng rng;
+  size_t live_bytes;   /* bytes held by tensor storages now */
+  size_t peak_bytes;
+  size_t gc_debt;      /* bytes allocated since the host last told its GC */
+};
+
+/* ---- context and errors (tensor.c) ---- */
+lt_ctx *lt_ctx_new(void);
+void lt_ctx_free(lt_ctx *c);
+void *lt_fail(lt_ctx *c, const char *fmt, ...);   /* sets c->err, returns NULL */
+const char *lt_dtype_name(lt_dtype d);
+size_t lt_dtype_size(lt_dtype d);
+/* "[2, 3]" into buf (returns buf) */
+char *lt_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
+#define LT_SHAPE(t) lt_shape_str((char[128]){0}, 128, (t)->ndim, (t)->shape)
+
+/* ---- creation and lifetime (tensor.c) ---- */
+lt_tensor *lt_empty(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape);
+lt_tensor *lt_full(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, double v);
+lt_tensor *lt_scalar(lt_ctx *c, lt_dtype d, double v);          /* 0-d */
+lt_tensor *lt_arange(lt_ctx *c, double start, double end, double step, lt_dtype d);
+lt_tensor *lt_rand(lt_ctx *c, int ndim, const int64_t *shape);  /* U[0,1) */
+lt_tensor *lt_randn(lt_ctx *c, int ndim, const int64_t *shape);
+lt_tensor *lt_randint(lt_ctx *c, int64_t lo, int64_t hi, int ndim, const int64_t *shape);
+lt_tensor *lt_uniform(lt_ctx *c, int ndim, const int64_t *shape, double lo, double hi);
+void lt_retain(lt_tensor *t);
+void lt_release(lt_tensor *t);
+/* A tensor sharing t's storage with the given geometry (no autograd edge). */
+lt_tensor *lt_alias(lt_ctx *c, const lt_tensor *t, int ndim, const int64_t *shape,
+                    const int64_t *stride, int64_t offset);
+lt_tensor *lt_detach(lt_ctx *c, const lt_tensor *t);
+
+int64_t lt_numel(const lt_tensor *t);
+int64_t lt_shape_numel(int ndim, const int64_t *shape);
+int lt_is_contiguous(const lt_tensor *t);
+void lt_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride);
+static inline char *lt_ptr(const lt_tensor *t) {
+  return (char *)t->st->data + t->offset * (int64_t)lt_dtype_size(t->dtype);
+}
+static inline float *lt_f32(const lt_tensor *t) { return (float *)lt_ptr(t); }
+static inline int64_t *lt_i64(const lt_tensor *t) { return (int64_t *)lt_ptr(t); }
+static inline uint8_t *lt_u8(const lt_tensor *t) { return (uint8_t *)lt_ptr(t); }
+int lt_same_shape(const lt_tensor *a, const lt_tensor *b);
+/* Normalise a possibly negative dim against ndim; -1 and an error when out of range. */
+int lt_wrap_dim(lt_ctx *c, const char *op, int64_t dim, int ndim);
+
+/* element access by flat row-major index, as double */
+double lt_get(const lt_tensor *t, int64_t flat);
+void lt_set(lt_tensor *t, int64_t flat, double v);
+
+/* copies and conversions (copy.c) */
+int lt_copy_(lt_ctx *c, lt_tensor *dst, const lt_tensor *src);   /* broadcasts src */
+/* byte strides of t viewed at an ndim-dim broadcast shape (0 on broadcast dims); -1 if
+ * t cannot be broadcast to it */
+int lt_broadcast_strides(const lt_tensor *t, int ndim, const int64_t *shape, int64_t *bs);
+int lt_fill_(lt_ctx *c, lt_tensor *t, double v);
+lt_tensor *lt_contiguous_raw(lt_ctx *c, const lt_tensor *t);      /* no tape */
+lt_tensor *lt_to_dtype_raw(lt_ctx *c, const lt_tensor *t, lt_dtype d); /* contiguous */
+
+/* Strided iteration: calls fn once per innermost run of n elements, with one base
+ * pointer and one byte stride per operand. Dims that are contiguous for all operands
+ * are merged first, so contiguous tensors make one call. */
+typedef void (*lt_inner_fn)(char **p, const int64_t *s, int64_t n, void *ud);
+void lt_foreach(int ndim, const int64_t *shape, int nop, char **base,
+                int64_t (*bstride)[LT_MAXDIM], lt_inner_fn fn, void *ud);
+
+/* ---- random numbers (rng.c) ---- */
+void lt_rng_seed(lt_rng *r, uint32_t seed);
+uint32_t lt_rng_u32(lt_rng *r);
+double lt_rng_double(lt_rng *r);     /* [0, 1), 53 bits, as NumPy */
+double lt_rng_gauss(lt_rng *r);      /* NumPy legacy polar method */
+uint64_t lt_rng_interval(lt_rng *r, uint64_t max); /* [0, max], NumPy legacy masking */
+
+/* ---- operations (each records a tape node when grad mode is on) ---- */
+typedef enum {
+  LT_ADD, LT_SUB, LT_MUL, LT_DIV, LT_POW,
+  LT_EQ, LT_NE, LT_LT, LT_LE, LT_GT, LT_GE
+} lt_binop;
+typedef enum {
+  LT_NEG, LT_EXP, LT_LOG, LT_SQRT, LT_ABS, LT_RELU, LT_SIGMOID, LT_TANH, LT_ROUND
+} lt_unop;
+
+lt_tensor *lt_binary(lt_ctx *c, lt_binop op, lt_tensor *a, lt_tensor *b);
+lt_tensor *lt_binary_scalar(lt_ctx *c, lt_binop op, lt_tensor *a, double s, int scalar_first);
+lt_tensor *lt_unary(lt_ctx *c, lt_unop op, lt_tensor *x);
+lt_tensor *lt_clamp(lt_ctx *c, lt_tensor *x, double lo, double hi); /* +-INFINITY = none */
+lt_tensor *lt_where(lt_ctx *c, lt_tensor *cond, lt_tensor *a, lt_tensor *b);
+lt_tensor *lt_to_dtype(lt_ctx *c, lt_tensor *x, lt_dtype d);  /* float()/long()/bool() */
+lt_tensor *lt_clone(lt_ctx *c, lt_tensor *x);
+lt_tensor *lt_contiguous(lt_ctx *c, lt_tensor *x);
+int lt_broadcast_shape(lt_ctx *c, const char *op, const lt_tensor *a, const lt_tensor *b,
+                       int *ndim, int64_t *shape);
+
+/* reductions (ops_reduce.c); dim < 0 after wrapping is not allowed: use the _all forms */
+lt_tensor *lt_sum_all(lt_ctx *c, lt_tensor *x);
+lt_tensor *lt_mean_all(lt_ctx *c, lt_tensor *x);
+lt_tensor *lt_sum_dim(lt_ctx *c, lt_tensor *x, int64_t dim, int keepdim);
+lt_tensor *lt_mean_dim(lt_ctx *c, lt_tensor *x, int64_t dim, int keepdim);
+/* is_max: 1 for max, 0 for min. values and indices both returned (either may be NULL) */
+int lt_maxmin_dim(lt_ctx *c, lt_tensor *x, int64_t dim, int keepdim, int is_max,
+                  lt_tensor **values, lt_tensor **indices);
+lt_tensor *lt_maxmin_all(lt_ctx *c, lt_tensor *x, int is_max);
+lt_tensor *lt_argmax_all(lt_ctx *c, lt_tensor *x, int is_max);
+lt_tensor *lt_all_any(lt_ctx *c, lt_tensor *x, int is_all);
+lt_tensor *lt_softmax(lt_ctx *c, lt_tensor *x, int64_t dim, int log);
+/* sum g down to the given shape (broadcast reduction), no tape */
+lt_tensor *lt_sum_to(lt_ctx *c, lt_tensor *g, int ndim, const int64_t *shape);
+
+/* shape ops (ops_shape.c) */
+lt_tensor *lt_reshape(lt_ctx *c, lt_tensor *x, int ndim, const int64_t *shape, int view_only);
+lt_tensor *lt_unsqueeze(lt_ctx *c, lt_tensor *x, int64_t dim);
+lt_tensor *lt_squeeze(lt_ctx *c, lt_tensor *x, int64_t dim, int all);
+lt_tensor *lt_transpose(lt_ctx *c, lt_tensor *x, int64_t d0, int64_t d1);
+lt_tensor *lt_permute(lt_ctx *c, lt_tensor *x, int n, const int64_t *perm);
+lt_tensor *lt_narrow(lt_ctx *c, lt_tensor *x, int64_t dim, int64_t start, int64_t len);
+lt_tensor *lt_expand(lt_ctx *c, lt_tensor *x, int ndim, const int64_t *shape);
+lt_tensor *lt_index_select(lt_ctx *c, lt_tensor *x, int64_t dim, lt_tensor *index);
+lt_tensor *lt_cat(lt_ctx *c, int n, lt_tensor **xs, int64_t dim);
+lt_tensor *lt_stack(lt_ctx *c, int n, lt_tensor **xs, int64_t dim);
+
+/* matmul (ops_matmul.c): 2-D @ 2-D, 3-D @ 3-D (batch broadcast of 1), 3-D @ 2-D */
+lt_tensor *lt_matmul(lt_ctx *c, lt_tensor *a, lt_tensor *b);
+/* out[M,N] = op(a) op(b) (+ beta*out); plain sgemm on 2-D views, any strides */
+int lt_gemm(lt_ctx *c, const lt_tensor *a, const lt_tensor *b, lt_tensor *out, float beta);
+
+/* ---- autograd (autograd.c) ---- */
+typedef int (*lt_backward_fn)(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin);
+
+#define LT_NODE_INLINE 4
+struct lt_node {
+  int refs;
+  const char *op;
+  lt_backward_fn backward;
+  int nin;
+  lt_tensor **in;              /* edges (and values) of the inputs */
+  lt_tensor *inl[LT_NODE_INLINE];
+  lt_tensor *saved[2];         /* extra saved tensors (e.g. the output, indices) */
+  int64_t iv[2 * LT_MAXDIM];   /* integer parameters of the op */
+  double dv[2];                /* real parameters of the op */
+  int out_ndim;
+  int64_t out_shape[LT_MAXDIM];
+  lt_tensor *gacc;             /* gradient of the output, accumulated during backward */
+  int released;                /* saved values freed by a backward without retain_graph */
+  int mark;
+};
+
+int lt_grad_enabled(const lt_ctx *c);
+void lt_set_grad_enabled(lt_ctx *c, int on);
+/* If grad mode is on and some input requires grad, attach a node to out and return it
+ * in *node (else *node = NULL). Returns -1 on allocation failure. */
+int lt_record(lt_ctx *c, lt_tensor *out, const char *op, lt_backward_fn fn, int nin,
+              lt_tensor **in, lt_node **node);
+void lt_node_release(lt_node *n);
+/* Run backward from root. grad may be NULL for a one-element root. */
+int lt_backward(lt_ctx *c, lt_tensor *root, lt_tensor *grad, int retain_graph);
+/* Add g into *acc (creating it as a contiguous copy of g when NULL). */
+int lt_accumulate(lt_ctx *c, lt_tensor **acc, lt_tensor *g);
+
+/* ---- printing (format.c) ---- */
+/* PyTorch-style text of t; returns malloc'd string or NULL */
+char *lt_format(lt_ctx *c, const lt_tensor *t);
+
+#endif

@@ -1,0 +1,305 @@
+/* Tensor lifetime, creation and geometry. */
+#include "core.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Refuse absurd sizes before asking malloc (lurn.zeros(1e12) must be an error). */
+#define LT_MAX_BYTES ((size_t)1 << 40)
+
+lt_ctx *lt_ctx_new(void) {
+  lt_ctx *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->grad_enabled = 1;
+  lt_rng_seed(&c->rng, 5489u);
+  return c;
+}
+
+void lt_ctx_free(lt_ctx *c) { free(c); }
+
+void *lt_fail(lt_ctx *c, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(c->err, sizeof c->err, fmt, ap);
+  va_end(ap);
+  return NULL;
+}
+
+const char *lt_dtype_name(lt_dtype d) {
+  switch (d) {
+  case LT_F32: return "float32";
+  case LT_I64: return "int64";
+  case LT_BOOL: return "bool";
+  }
+  return "?";
+}
+
+size_t lt_dtype_size(lt_dtype d) { return d == LT_F32 ? 4 : d == LT_I64 ? 8 : 1; }
+
+char *lt_shape_str(char *buf, size_t n, int ndim, const int64_t *shape) {
+  size_t k = (size_t)snprintf(buf, n, "[");
+  for (int i = 0; i < ndim && k < n; i++)
+    k += (size_t)snprintf(buf + k, n - k, i ? ", %lld" : "%lld", (long long)shape[i]);
+  if (k < n) snprintf(buf + k, n - k, "]");
+  return buf;
+}
+
+int64_t lt_shape_numel(int ndim, const int64_t *shape) {
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++) n *= shape[i];
+  return n;
+}
+
+int64_t lt_numel(const lt_tensor *t) { return lt_shape_numel(t->ndim, t->shape); }
+
+void lt_contiguous_strides(int ndim, const int64_t *shape, int64_t *stride) {
+  int64_t s = 1;
+  for (int i = ndim - 1; i >= 0; i--) {
+    stride[i] = s;
+    s *= shape[i] > 0 ? shape[i] : 1;
+  }
+}
+
+int lt_is_contiguous(const lt_tensor *t) {
+  int64_t s = 1;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    if (t->shape[i] != 1 && t->stride[i] != s) return 0;
+    s *= t->shape[i];
+  }
+  return 1;
+}
+
+int lt_same_shape(const lt_tensor *a, const lt_tensor *b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->shape[i] != b->shape[i]) return 0;
+  return 1;
+}
+
+int lt_wrap_dim(lt_ctx *c, const char *op, int64_t dim, int ndim) {
+  int64_t n = ndim > 0 ? ndim : 1;
+  if (dim < -n || dim >= n) {
+    lt_fail(c, "%s: dim %lld out of range for a %d-d tensor (expected %lld..%lld)", op,
+            (long long)dim, ndim, (long long)-n, (long long)(n - 1));
+    return -1;
+  }
+  return (int)(dim < 0 ? dim + n : dim);
+}
+
+static lt_storage *storage_new(lt_ctx *c, size_t nbytes) {
+  lt_storage *s = malloc(sizeof *s);
+  if (!s) return lt_fail(c, "not enough memory");
+  /* 64-byte alignment for vector loads; never a zero-size request */
+  size_t alloc = (nbytes + 63) & ~(size_t)63;
+  s->data = aligned_alloc(64, alloc ? alloc : 64);
+  if (!s->data) {
+    free(s);
+    return lt_fail(c, "not enough memory: cannot allocate %zu bytes", nbytes);
+  }
+  s->refs = 1;
+  s->nbytes = nbytes;
+  s->ctx = c;
+  c->live_bytes += nbytes;
+  if (c->live_bytes > c->peak_bytes) c->peak_bytes = c->live_bytes;
+  c->gc_debt += nbytes + sizeof(lt_tensor);
+  return s;
+}
+
+static void storage_release(lt_storage *s) {
+  if (--s->refs > 0) return;
+  s->ctx->live_bytes -= s->nbytes;
+  free(s->data);
+  free(s);
+}
+
+static lt_tensor *tensor_shell(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape) {
+  if (ndim < 0 || ndim > LT_MAXDIM)
+    return lt_fail(c, "tensors have at most %d dims (got %d)", LT_MAXDIM, ndim);
+  lt_tensor *t = calloc(1, sizeof *t);
+  if (!t) return lt_fail(c, "not enough memory");
+  t->refs = 1;
+  t->dtype = d;
+  t->ndim = ndim;
+  if (ndim) memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+  return t;
+}
+
+lt_tensor *lt_empty(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape) {
+  /* validate sizes and guard the byte count against overflow */
+  size_t n = 1, esz = lt_dtype_size(d);
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] < 0)
+      return lt_fail(c, "invalid shape %s: negative size", lt_shape_str((char[128]){0}, 128, ndim, shape));
+    if (shape[i] && n > LT_MAX_BYTES / esz / (size_t)shape[i])
+      return lt_fail(c, "shape %s is too large (over %zu bytes)",
+                     lt_shape_str((char[128]){0}, 128, ndim, shape), (size_t)LT_MAX_BYTES);
+    n *= (size_t)shape[i];
+  }
+  lt_tensor *t = tensor_shell(c, d, ndim, shape);
+  if (!t) return NULL;
+  t->st = storage_new(c, n * esz);
+  if (!t->st) {
+    free(t);
+    return NULL;
+  }
+  lt_contiguous_strides(ndim, shape, t->stride);
+  return t;
+}
+
+lt_tensor *lt_full(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, double v) {
+  lt_tensor *t = lt_empty(c, d, ndim, shape);
+  if (t) lt_fill_(c, t, v);
+  return t;
+}
+
+lt_tensor *lt_scalar(lt_ctx *c, lt_dtype d, double v) { return lt_full(c, d, 0, NULL, v); }
+
+lt_tensor *lt_arange(lt_ctx *c, double start, double end, double step, lt_dtype d) {
+  if (step == 0 || !isfinite(start) || !isfinite(end) || !isfinite(step))
+    return lt_fail(c, "arange: invalid range (start %g, end %g, step %g)", start, end, step);
+  double span = ceil((end - start) / step);
+  int64_t n = span > 0 ? (int64_t)span : 0;
+  lt_tensor *t = lt_empty(c, d, 1, &n);
+  if (!t) return NULL;
+  for (int64_t i = 0; i < n; i++) lt_set(t, i, start + (double)i * step);
+  return t;
+}
+
+lt_tensor *lt_uniform(lt_ctx *c, int ndim, const int64_t *shape, double lo, double hi) {
+  lt_tensor *t = lt_empty(c, LT_F32, ndim, shape);
+  if (!t) return NULL;
+  float *p = lt_f32(t);
+  for (int64_t i = 0, n = lt_numel(t); i < n; i++)
+    p[i] = (float)(lo + (hi - lo) * lt_rng_double(&c->rng));
+  return t;
+}
+
+lt_tensor *lt_rand(lt_ctx *c, int ndim, const int64_t *shape) {
+  return lt_uniform(c, ndim, shape, 0.0, 1.0);
+}
+
+lt_tensor *lt_randn(lt_ctx *c, int ndim, const int64_t *shape) {
+  lt_tensor *t = lt_empty(c, LT_F32, ndim, shape);
+  if (!t) return NULL;
+  float *p = lt_f32(t);
+  for (int64_t i = 0, n = lt_numel(t); i < n; i++) p[i] = (float)lt_rng_gauss(&c->rng);
+  return t;
+}
+
+lt_tensor *lt_randint(lt_ctx *c, int64_t lo, int64_t hi, int ndim, const int64_t *shape) {
+  if (hi <= lo)
+    return lt_fail(c, "randint: empty range [%lld, %lld)", (long long)lo, (long long)hi);
+  lt_tensor *t = lt_empty(c, LT_I64, ndim, shape);
+  if (!t) return NULL;
+  int64_t *p = lt_i64(t);
+  uint64_t span = (uint64_t)hi - (uint64_t)lo - 1;
+  for (int64_t i = 0, n = lt_numel(t); i < n; i++)
+    p[i] = lo + (int64_t)lt_rng_interval(&c->rng, span);
+  return t;
+}
+
+void lt_retain(lt_tensor *t) {
+  if (t) t->refs++;
+}
+
+void lt_release(lt_tensor *t) {
+  if (!t || --t->refs > 0) return;
+  if (t->grad_fn) lt_node_release(t->grad_fn);
+  lt_release(t->grad);
+  storage_release(t->st);
+  free(t);
+}
+
+lt_tensor *lt_alias(lt_ctx *c, const lt_tensor *t, int ndim, const int64_t *shape,
+                    const int64_t *stride, int64_t offset) {
+  lt_tensor *a = tensor_shell(c, t->dtype, ndim, shape);
+  if (!a) return NULL;
+  if (ndim) memcpy(a->stride, stride, (size_t)ndim * sizeof *stride);
+  a->offset = offset;
+  a->st = t->st;
+  t->st->refs++;
+  return a;
+}
+
+lt_tensor *lt_detach(lt_ctx *c, const lt_tensor *t) {
+  return lt_alias(c, t, t->ndim, t->shape, t->stride, t->offset);
+}
+
+/* flat row-major index -> element offset in storage (elements) */
+static int64_t flat_offset(const lt_tensor *t, int64_t flat) {
+  int64_t off = 0;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    int64_t sz = t->shape[i];
+    off += (flat % sz) * t->stride[i];
+    flat /= sz;
+  }
+  return off;
+}
+
+double lt_get(const lt_tensor *t, int64_t flat) {
+  int64_t off = flat_offset(t, flat);
+  switch (t->dtype) {
+  case LT_F32: return lt_f32(t)[off];
+  case LT_I64: return (double)lt_i64(t)[off];
+  case LT_BOOL: return lt_u8(t)[off];
+  }
+  return 0;
+}
+
+void lt_set(lt_tensor *t, int64_t flat, double v) {
+  int64_t off = flat_offset(t, flat);
+  switch (t->dtype) {
+  case LT_F32: lt_f32(t)[off] = (float)v; break;
+  case LT_I64: lt_i64(t)[off] = (int64_t)v; break;
+  case LT_BOOL: lt_u8(t)[off] = v != 0; break;
+  }
+}
+
+/* Merge dims that are contiguous for every operand, then walk the outer dims with an
+ * odometer and hand each innermost run to fn. */
+void lt_foreach(int ndim, const int64_t *shape, int nop, char **base,
+                int64_t (*bstride)[LT_MAXDIM], lt_inner_fn fn, void *ud) {
+  int64_t sh[LT_MAXDIM], st[4][LT_MAXDIM];
+  int nd = 0;
+  for (int i = 0; i < ndim; i++) {
+    if (shape[i] == 0) return;
+    if (shape[i] == 1) continue;
+    int merge = nd > 0;
+    for (int k = 0; k < nop && merge; k++)
+      if (st[k][nd - 1] != bstride[k][i] * shape[i]) merge = 0;
+    if (merge) {
+      sh[nd - 1] *= shape[i];
+      for (int k = 0; k < nop; k++) st[k][nd - 1] = bstride[k][i];
+    } else {
+      sh[nd] = shape[i];
+      for (int k = 0; k < nop; k++) st[k][nd] = bstride[k][i];
+      nd++;
+    }
+  }
+  int64_t inner_s[4];
+  char *p[4];
+  if (nd == 0) { /* a single element */
+    for (int k = 0; k < nop; k++) inner_s[k] = 0;
+    fn(base, inner_s, 1, ud);
+    return;
+  }
+  for (int k = 0; k < nop; k++) inner_s[k] = st[k][nd - 1];
+  int64_t idx[LT_MAXDIM] = {0};
+  int64_t inner = sh[nd - 1];
+  for (;;) {
+    for (int k = 0; k < nop; k++) {
+      p[k] = base[k];
+      for (int i = 0; i < nd - 1; i++) p[k] += idx[i] * st[k][i];
+    }
+    fn(p, inner_s, inner, ud);
+    int i = nd - 2;
+    for (; i >= 0; i--) {
+      if (++idx[i] < sh[i]) break;
+      idx[i] = 0;
+    }
+    if (i < 0) return;
+  }
+}
