@@ -26,4 +26,14 @@ function lurn.no_grad(fn, ...) return with_grad_mode(false, fn, ...) end
 --- The opposite of no_grad, for a scope that needs gradients inside a no_grad region.
 function lurn.enable_grad(fn, ...) return with_grad_mode(true, fn, ...) end
 
+-- Submodules load on first use (lurn.nn, lurn.optim, ...), so `require "lurn"` stays cheap
+-- and they can themselves require "lurn".
+setmetatable(lurn, {__index = function(t, k)
+  if k == "nn" or k == "optim" or k == "data" then
+    local m = require("lurn." .. k)
+    rawset(t, k, m)
+    return m
+  end
+end})
+
 return lurn

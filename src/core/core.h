@@ -173,6 +173,21 @@ lt_tensor *lt_matmul(lt_ctx *c, lt_tensor *a, lt_tensor *b);
 /* out[M,N] = op(a) op(b) (+ beta*out); plain sgemm on 2-D views, any strides */
 int lt_gemm(lt_ctx *c, const lt_tensor *a, const lt_tensor *b, lt_tensor *out, float beta);
 
+/* nn ops (ops_nn.c). reduction: 0 none, 1 mean, 2 sum */
+lt_tensor *lt_linear(lt_ctx *c, lt_tensor *x, lt_tensor *W, lt_tensor *b); /* b may be NULL */
+lt_tensor *lt_nll_loss(lt_ctx *c, const char *name, lt_tensor *logp, lt_tensor *target,
+                       lt_tensor *weight, int64_t ignore_index, int reduction);
+
+/* optimizer updates (optim.c), in place; PyTorch's rules */
+typedef struct { double lr, momentum, dampening, weight_decay; int nesterov; } lt_sgd_opts;
+typedef struct { double lr, beta1, beta2, eps, weight_decay; int decoupled; } lt_adam_opts;
+/* buf: momentum buffer (NULL without momentum); first: the buffer's first step */
+int lt_sgd_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *buf, const lt_sgd_opts *o,
+                int first);
+/* vmax: the amsgrad running max (NULL without amsgrad); step counts from 1 */
+int lt_adam_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *m, lt_tensor *v,
+                 lt_tensor *vmax, const lt_adam_opts *o, int64_t step);
+
 /* ---- autograd (autograd.c) ---- */
 typedef int (*lt_backward_fn)(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin);
 

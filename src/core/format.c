@@ -91,7 +91,9 @@ static void choose_format(fmt_t *f) {
   f->width = 1;
   for (int64_t i = 0, n = lt_numel(t); i < n; i++) {
     if (!shown(f, i)) continue;
-    int w = elem_text(f, lt_get(t, i), tmp, sizeof tmp);
+    double v = lt_get(t, i);
+    if (f->mode <= 2 && !isfinite(v)) continue; /* as PyTorch: nan/inf do not set the width */
+    int w = elem_text(f, v, tmp, sizeof tmp);
     if (w > f->width) f->width = w;
   }
 }
@@ -107,17 +109,18 @@ static void emit(buf_t *b, const fmt_t *f, int d, int64_t base, int indent) {
     if (per_line < 1) per_line = 1;
     int on_line = 0;
     for (int64_t k = 0; k < n; k++) {
-      if (skip && k == EDGE) {
-        puts_(b, " ...,");
-        k = n - EDGE - 1;
-        continue;
-      }
       if (on_line == per_line) {
         puts_(b, "\n");
         for (int s = 0; s < indent + 1; s++) puts_(b, " ");
         on_line = 0;
       } else if (k > 0) {
         puts_(b, " ");
+      }
+      if (skip && k == EDGE) { /* " ..." is one more entry of the row, as in PyTorch */
+        puts_(b, " ...,");
+        k = n - EDGE - 1;
+        on_line++;
+        continue;
       }
       int w = elem_text(f, lt_get(t, base + k), tmp, sizeof tmp);
       for (int s = w; s < f->width; s++) puts_(b, " ");

@@ -299,9 +299,9 @@ static void softmax_rows(const float *x, float *y, int64_t outer, int64_t n, int
       if (m == -INFINITY) m = 0; /* an all -inf row: avoid inf - inf */
       double s = 0;
       for (int64_t k = 0; k < n; k++) s += exp((double)px[k * inner] - m);
-      if (log) {
-        float lse = (float)(m + log1p(s - 1.0));
-        for (int64_t k = 0; k < n; k++) py[k * inner] = px[k * inner] - lse;
+      if (log) { /* x - m - log(s) in double: m + log(s) rounded to float loses digits */
+        double ls = log1p(s - 1.0);
+        for (int64_t k = 0; k < n; k++) py[k * inner] = (float)((double)px[k * inner] - m - ls);
       } else {
         float inv = (float)(1.0 / s);
         for (int64_t k = 0; k < n; k++) py[k * inner] = expf(px[k * inner] - m) * inv;

@@ -36,5 +36,6 @@ int64_t lb_check_int(lua_State *L, int idx);   /* an integer (or integral float)
 void lb_open_tensor(lua_State *L);      /* metatable + methods; expects ctx box at -1 */
 void lb_tensor_funcs(lua_State *L);     /* math functions into the module table at -2 */
 extern const luaL_Reg lb_tensor_methods[];
+void lb_open_nn(lua_State *L);          /* nn ops into the module table at -2; pops ctx */
 
 #endif

@@ -233,6 +233,7 @@ static int gather_list(lua_State *L, int idx, lt_tensor ***out) {
 
 static int l_cat(lua_State *L) {
   lt_tensor **v;
+  lua_settop(L, 2); /* gather_list pushes its array: keep it off the dim argument's slot */
   int n = gather_list(L, 1, &v);
   int64_t d = lua_isnoneornil(L, 2) ? 0 : lb_check_int(L, 2);
   LB_RETURN(L, lt_cat(lb_ctx(L), n, v, d));
@@ -240,6 +241,7 @@ static int l_cat(lua_State *L) {
 
 static int l_stack(lua_State *L) {
   lt_tensor **v;
+  lua_settop(L, 2); /* gather_list pushes its array: keep it off the dim argument's slot */
   int n = gather_list(L, 1, &v);
   int64_t d = lua_isnoneornil(L, 2) ? 0 : lb_check_int(L, 2);
   LB_RETURN(L, lt_stack(lb_ctx(L), n, v, d));
@@ -349,6 +351,8 @@ int luaopen_lurn(lua_State *L) {
   int mod = lua_gettop(L);
   lua_pushvalue(L, ctx);
   luaL_setfuncs(L, funcs, 1);
+  lua_pushvalue(L, ctx);
+  lb_open_nn(L);
   lua_pushvalue(L, ctx);
   lb_open_tensor(L); /* pushes ctx copy's methods: stack ... mod ctx methods */
   lua_pushvalue(L, mod);

@@ -407,6 +407,27 @@ static int t_fill_(lua_State *L) {
   lua_settop(L, 1);
   return 1;
 }
+/* in-place random initialisers (nn.init style); float32 only */
+static int fill_random(lua_State *L, int normal) {
+  lt_tensor *t = lb_check(L, 1);
+  double a = luaL_optnumber(L, 2, 0.0), b = luaL_optnumber(L, 3, 1.0); /* lo, hi or mean, std */
+  check_inplace(L, t, normal ? "normal_" : "uniform_");
+  if (t->dtype != LT_F32) return luaL_error(L, "%s: tensor must be float32", normal ? "normal_" : "uniform_");
+  lt_ctx *c = lb_ctx(L);
+  lb_box *tmp = lb_newbox(L);
+  tmp->t = normal ? lt_randn(c, t->ndim, t->shape) : lt_uniform(c, t->ndim, t->shape, a, b);
+  if (!tmp->t) return lb_raise(L);
+  if (normal) {
+    float *p = lt_f32(tmp->t);
+    for (int64_t i = 0, n = lt_numel(tmp->t); i < n; i++) p[i] = (float)(a + b * p[i]);
+  }
+  lt_copy_(c, t, tmp->t);
+  lua_settop(L, 1);
+  return 1;
+}
+static int t_uniform_(lua_State *L) { return fill_random(L, 0); }
+static int t_normal_(lua_State *L) { return fill_random(L, 1); }
+
 static int t_zero_(lua_State *L) {
   lua_settop(L, 1);
   lua_pushinteger(L, 0);
@@ -515,6 +536,7 @@ const luaL_Reg lb_tensor_methods[] = {
   {"index_select", t_index_select}, {"contiguous", t_contiguous}, {"clone", t_clone},
   {"detach", t_detach}, {"float", t_float}, {"long", t_long}, {"bool", t_bool}, {"to", t_to},
   {"copy_", t_copy_}, {"fill_", t_fill_}, {"zero_", t_zero_},
+  {"uniform_", t_uniform_}, {"normal_", t_normal_},
   {"item", t_item}, {"totable", t_totable}, {"backward", t_backward},
   {"requires_grad_", t_requires_grad_}, {"numel", t_numel}, {"dim", t_dim},
   {"size", t_size}, {"is_contiguous", t_is_contiguous}, {"free", t_free},

@@ -1,0 +1,38 @@
+-- nn.Linear(in_features, out_features, {bias = true}): y = x W^T + b, with W [out, in]
+-- as in PyTorch. One GEMM plus a fused bias pass in C; backward computes only the
+-- gradients that are needed (none for a frozen weight, no input gradient for layer 1).
+local lurn = require "lurn"
+local Module = require "lurn.nn.module"
+
+local Linear = Module:extend("Linear")
+local linear = lurn.linear
+
+function Linear:__init(in_features, out_features, opts)
+  assert(math.type(in_features) == "integer" and in_features > 0, "Linear: in_features must be a positive integer")
+  assert(math.type(out_features) == "integer" and out_features > 0, "Linear: out_features must be a positive integer")
+  opts = opts or {}
+  self.in_features, self.out_features = in_features, out_features
+  -- PyTorch's default: kaiming_uniform(a = sqrt(5)) on the weight, which is
+  -- U(-1/sqrt(in), 1/sqrt(in)), and the same bound for the bias
+  local bound = 1 / math.sqrt(in_features)
+  self.weight = Module.Parameter(lurn.empty(out_features, in_features):uniform_(-bound, bound))
+  if opts.bias ~= false then
+    self.bias = Module.Parameter(lurn.empty(out_features):uniform_(-bound, bound))
+  end
+end
+
+function Linear:forward(x)
+  local in_features = self.in_features
+  if x:dim() == 0 or x:size(-1) ~= in_features then
+    error(("%s (Linear %d->%d): input has shape %s, expected [*, %d]"):format(
+      self:path(), in_features, self.out_features, Module.shape_str(x.shape), in_features), 3)
+  end
+  return linear(x, self.weight, self.bias)
+end
+
+function Linear:extra_repr()
+  return ("in_features=%d, out_features=%d, bias=%s"):format(
+    self.in_features, self.out_features, tostring(self.bias ~= nil))
+end
+
+return Linear

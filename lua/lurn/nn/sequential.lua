@@ -1,0 +1,51 @@
+-- nn.Sequential(m1, m2, ...) with children named "0", "1", ...; or
+-- nn.Sequential({{"fc1", nn.Linear(4, 8)}, {"act", nn.ReLU()}}) with named children.
+-- seq[0] is the first child (0-based, as in PyTorch); #seq counts children.
+local Module = require "lurn.nn.module"
+
+local Sequential = Module:extend("Sequential")
+
+function Sequential:__init(...)
+  local first = ...
+  if select("#", ...) == 1 and type(first) == "table" and not Module.is_module(first) then
+    for i, pair in ipairs(first) do
+      assert(type(pair) == "table" and type(pair[1]) == "string" and Module.is_module(pair[2]),
+        ("Sequential: entry %d must be {name, module}"):format(i))
+      self[pair[1]] = pair[2]
+    end
+  else
+    for i = 1, select("#", ...) do self:append((select(i, ...))) end
+  end
+end
+
+function Sequential:append(m)
+  assert(Module.is_module(m), "Sequential: expected a Module")
+  self[tostring(#self)] = m
+  return self
+end
+
+function Sequential:forward(x)
+  for _, m in self:named_children() do x = m(x) end
+  return x
+end
+
+local base_index = Sequential.__index
+function Sequential.__index(self, k)
+  if math.type(k) == "integer" then
+    local i = 0
+    for _, m in self:named_children() do
+      if i == k then return m end
+      i = i + 1
+    end
+    return nil
+  end
+  return base_index(self, k)
+end
+
+function Sequential.__len(self)
+  local n = 0
+  for _ in self:named_children() do n = n + 1 end
+  return n
+end
+
+return Sequential

@@ -1,0 +1,83 @@
+-- The optimizer base: parameter groups with their own hyperparameters, per-parameter
+-- state, zero_grad. Parameters with requires_grad = false are skipped by every step.
+local lurn = require "lurn"
+local class = require "lurn.class"
+
+local Optimizer = class("Optimizer")
+
+function Optimizer:__init(params, defaults)
+  self.defaults = defaults
+  self.param_groups = {}
+  self.state = {} -- parameter -> its state table
+  if type(params) ~= "table" then
+    error(("%s: expected a list of parameters or of parameter groups, got %s"):format(
+      self.__name, type(params)), 3)
+  end
+  if #params > 0 and not lurn.is_tensor(params[1]) and type(params[1]) == "table" then
+    for _, g in ipairs(params) do self:add_param_group(g) end
+  else
+    self:add_param_group({params = params})
+  end
+end
+
+function Optimizer:add_param_group(group)
+  local name = self.__name
+  if type(group) ~= "table" or type(group.params) ~= "table" then
+    error(name .. ": a parameter group needs a 'params' list", 2)
+  end
+  local g = {}
+  for k, v in pairs(self.defaults) do g[k] = v end
+  for k, v in pairs(group) do g[k] = v end
+  local params, seen = {}, {}
+  for _, other in ipairs(self.param_groups) do
+    for _, p in ipairs(other.params) do seen[p] = true end
+  end
+  for i, p in ipairs(group.params) do
+    if not lurn.is_tensor(p) then
+      error(("%s: parameter %d is a %s, not a tensor"):format(name, i, type(p)), 2)
+    end
+    if p.dtype ~= "float32" then
+      error(("%s: parameter %d is %s; only float32 tensors can be optimized"):format(name, i, p.dtype), 2)
+    end
+    if not p.is_leaf then
+      error(("%s: parameter %d is not a leaf tensor (it was computed from others); "
+        .. "optimize the leaves, or :detach() it"):format(name, i), 2)
+    end
+    if seen[p] then error(("%s: parameter %d appears in more than one group"):format(name, i), 2) end
+    seen[p] = true
+    params[#params + 1] = p
+  end
+  g.params = params
+  if type(g.lr) ~= "number" or g.lr < 0 then error(name .. ": invalid learning rate " .. tostring(g.lr), 2) end
+  self.param_groups[#self.param_groups + 1] = g
+end
+
+function Optimizer:zero_grad()
+  for _, g in ipairs(self.param_groups) do
+    for _, p in ipairs(g.params) do p.grad = nil end
+  end
+end
+
+--- fn(p, grad, state, group) for every trainable parameter that has a gradient
+function Optimizer:each_param(fn)
+  for _, g in ipairs(self.param_groups) do
+    for _, p in ipairs(g.params) do
+      if p.requires_grad then
+        local grad = p.grad
+        if grad then
+          local st = self.state[p]
+          if not st then st = {}; self.state[p] = st end
+          fn(p, grad, st, g)
+        end
+      end
+    end
+  end
+end
+
+--- the learning rate of group i (1 by default); set_lr(v) sets every group's
+function Optimizer:get_lr(i) return self.param_groups[i or 1].lr end
+function Optimizer:set_lr(v)
+  for _, g in ipairs(self.param_groups) do g.lr = v end
+end
+
+return Optimizer

@@ -1,0 +1,66 @@
+/* Optimizer updates, in place over a parameter's buffer, following PyTorch's
+ * single-tensor update rules operation for operation (so trajectories match). */
+#include "core.h"
+
+#include <math.h>
+
+static int check_param(lt_ctx *c, const char *op, const lt_tensor *p, const lt_tensor *g) {
+  if (p->dtype != LT_F32 || !lt_is_contiguous(p) || !lt_same_shape(p, g) || g->dtype != LT_F32) {
+    lt_fail(c, "%s: parameter %s %s and gradient %s %s must be contiguous float32 of one shape",
+            op, lt_dtype_name(p->dtype), LT_SHAPE(p), lt_dtype_name(g->dtype), LT_SHAPE(g));
+    return -1;
+  }
+  return 0;
+}
+
+int lt_sgd_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *buf, const lt_sgd_opts *o,
+                int first) {
+  if (check_param(c, "SGD", p, g) < 0) return -1;
+  lt_tensor *gc = lt_contiguous_raw(c, g);
+  if (!gc) return -1;
+  float *pp = lt_f32(p), *pb = buf ? lt_f32(buf) : NULL;
+  const float *pg = lt_f32(gc);
+  float lr = (float)o->lr, mom = (float)o->momentum, damp = (float)(1.0 - o->dampening);
+  float wd = (float)o->weight_decay;
+  for (int64_t i = 0, n = lt_numel(p); i < n; i++) {
+    float d = pg[i];
+    if (o->weight_decay != 0) d += wd * pp[i];
+    if (o->momentum != 0) {
+      pb[i] = first ? d : mom * pb[i] + damp * d;
+      d = o->nesterov ? d + mom * pb[i] : pb[i];
+    }
+    pp[i] -= lr * d;
+  }
+  lt_release(gc);
+  return 0;
+}
+
+int lt_adam_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *m, lt_tensor *v,
+                 lt_tensor *vmax, const lt_adam_opts *o, int64_t step) {
+  if (check_param(c, o->decoupled ? "AdamW" : "Adam", p, g) < 0) return -1;
+  lt_tensor *gc = lt_contiguous_raw(c, g);
+  if (!gc) return -1;
+  float *pp = lt_f32(p), *pm = lt_f32(m), *pv = lt_f32(v), *px = vmax ? lt_f32(vmax) : NULL;
+  const float *pg = lt_f32(gc);
+  double bc1 = 1.0 - pow(o->beta1, (double)step), bc2 = 1.0 - pow(o->beta2, (double)step);
+  float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)o->eps;
+  /* 1 - beta is formed in double and rounded once, as PyTorch's alpha= scalars are */
+  float b1 = (float)o->beta1, b2 = (float)o->beta2, wd = (float)o->weight_decay;
+  float a1 = (float)(1.0 - o->beta1), a2 = (float)(1.0 - o->beta2);
+  float decay = (float)(1.0 - o->lr * o->weight_decay);
+  for (int64_t i = 0, n = lt_numel(p); i < n; i++) {
+    float gi = pg[i];
+    if (o->weight_decay != 0) {
+      if (o->decoupled) pp[i] *= decay;
+      else gi += wd * pp[i];
+    }
+    pm[i] = pm[i] * b1 + a1 * gi;
+    pv[i] = pv[i] * b2 + a2 * gi * gi; /* addcmul: (value * t1) * t2 */
+    float vv = pv[i];
+    if (px) vv = px[i] = px[i] > vv ? px[i] : vv;
+    float denom = sqrtf(vv) / bc2_sqrt + eps;
+    pp[i] += -step_size * pm[i] / denom; /* addcdiv: (value * t1) / t2 */
+  }
+  lt_release(gc);
+  return 0;
+}
