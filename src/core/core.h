@@ -48,7 +48,8 @@ typedef struct lt_rng {
 struct lt_ctx {
   char err[1024];
   int grad_enabled;
-  lt_rng rng;
+  lt_rng rng;          /* lurn.manual_seed: creation functions, init, dropout, shuffling */
+  lt_rng np_rng;       /* lurn.random: NumPy's legacy global RandomState */
   size_t live_bytes;   /* bytes held by tensor storages now */
   size_t peak_bytes;
   size_t gc_debt;      /* bytes allocated since the host last told its GC */
@@ -73,6 +74,12 @@ lt_tensor *lt_rand(lt_ctx *c, int ndim, const int64_t *shape);  /* U[0,1) */
 lt_tensor *lt_randn(lt_ctx *c, int ndim, const int64_t *shape);
 lt_tensor *lt_randint(lt_ctx *c, int64_t lo, int64_t hi, int ndim, const int64_t *shape);
 lt_tensor *lt_uniform(lt_ctx *c, int ndim, const int64_t *shape, double lo, double hi);
+/* the same from a given generator (lurn.random keeps its own, NumPy-compatible) */
+lt_tensor *lt_uniform_r(lt_ctx *c, lt_rng *r, int ndim, const int64_t *shape, double lo,
+                        double hi);
+lt_tensor *lt_randn_r(lt_ctx *c, lt_rng *r, int ndim, const int64_t *shape);
+lt_tensor *lt_randint_r(lt_ctx *c, lt_rng *r, int64_t lo, int64_t hi, int ndim,
+                        const int64_t *shape);
 void lt_retain(lt_tensor *t);
 void lt_release(lt_tensor *t);
 /* A tensor sharing t's storage with the given geometry (no autograd edge). */
@@ -173,10 +180,18 @@ lt_tensor *lt_matmul(lt_ctx *c, lt_tensor *a, lt_tensor *b);
 /* out[M,N] = op(a) op(b) (+ beta*out); plain sgemm on 2-D views, any strides */
 int lt_gemm(lt_ctx *c, const lt_tensor *a, const lt_tensor *b, lt_tensor *out, float beta);
 
+/* float sums in PyTorch's order (cascade_sum.c): of n contiguous values, and the column
+ * sums of a contiguous [rows, cols] matrix */
+float lt_cascade_sum(const float *x, int64_t n);
+void lt_cascade_sum_rows(const float *x, int64_t rows, int64_t cols, float *out);
+
 /* nn ops (ops_nn.c). reduction: 0 none, 1 mean, 2 sum */
 lt_tensor *lt_linear(lt_ctx *c, lt_tensor *x, lt_tensor *W, lt_tensor *b); /* b may be NULL */
 lt_tensor *lt_nll_loss(lt_ctx *c, const char *name, lt_tensor *logp, lt_tensor *target,
                        lt_tensor *weight, int64_t ignore_index, int reduction);
+/* binary cross-entropy of probabilities x against targets y; w (optional) broadcasts */
+lt_tensor *lt_bce(lt_ctx *c, const char *name, lt_tensor *x, lt_tensor *y, lt_tensor *w,
+                  int reduction);
 
 /* optimizer updates (optim.c), in place; PyTorch's rules */
 typedef struct { double lr, momentum, dampening, weight_decay; int nesterov; } lt_sgd_opts;

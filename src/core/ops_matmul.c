@@ -97,7 +97,9 @@ static lt_tensor *matmul_nd(lt_ctx *c, lt_tensor *a, lt_tensor *b) {
   memcpy(bb.shape, b->shape, sizeof(int64_t) * (size_t)(nb - 2));
   int nbatch;
   int64_t bshape[LT_MAXDIM];
-  if (lt_broadcast_shape(c, "matmul (batch dims)", &ba, &bb, &nbatch, bshape) < 0) return NULL;
+  if (lt_broadcast_shape(c, "matmul (batch dims)", &ba, &bb, &nbatch, bshape) < 0)
+    return lt_fail(c, "matmul: batch dims of shapes %s and %s cannot be broadcast together",
+                   LT_SHAPE(a), LT_SHAPE(b));
   if (nbatch + 2 > LT_MAXDIM) return lt_fail(c, "matmul: too many dims");
   int64_t oshape[LT_MAXDIM];
   memcpy(oshape, bshape, sizeof(int64_t) * (size_t)nbatch);

@@ -39,15 +39,9 @@ static int linear_backward(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin)
     lt_release(x2), lt_release(gT);
   }
   if (rc == 0 && b && b->requires_grad) { /* db = column sums of g */
-    gin[2] = lt_full(c, LT_F32, 1, b->shape, 0.0);
+    gin[2] = lt_empty(c, LT_F32, 1, b->shape); /* summed in PyTorch's order */
     if (!gin[2]) rc = -1;
-    else {
-      float *pb = lt_f32(gin[2]);
-      const float *pg = lt_f32(g2);
-      int64_t M = g2->shape[0], out = g2->shape[1];
-      for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < out; j++) pb[j] += pg[i * out + j];
-    }
+    else lt_cascade_sum_rows(lt_f32(g2), g2->shape[0], g2->shape[1], lt_f32(gin[2]));
   }
   lt_release(g2);
   return rc;
@@ -180,5 +174,78 @@ lt_tensor *lt_nll_loss(lt_ctx *c, const char *name, lt_tensor *logp, lt_tensor *
   }
 done:
   lt_release(lc), lt_release(tc), lt_release(wc);
+  return out;
+}
+
+/* ---- binary cross-entropy on probabilities (PyTorch's formulas, logs clamped at -100
+ * so p = 0 or 1 gives a finite loss) ---- */
+static int bce_backward(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin) {
+  const lt_tensor *x = n->in[0], *y = n->in[1], *w = n->nin > 2 ? n->in[2] : NULL;
+  int reduction = (int)n->iv[0];
+  lt_tensor *xc = lt_contiguous_raw(c, x), *yc = xc ? lt_contiguous_raw(c, y) : NULL;
+  lt_tensor *gc = yc ? lt_contiguous_raw(c, g) : NULL;
+  lt_tensor *gx = gc ? lt_empty(c, LT_F32, x->ndim, x->shape) : NULL;
+  if (gx) {
+    const float *px = lt_f32(xc), *py = lt_f32(yc), *pg = lt_f32(gc), *pw = w ? lt_f32(w) : NULL;
+    float *po = lt_f32(gx), numel = (float)lt_numel(x);
+    for (int64_t i = 0, m = lt_numel(x); i < m; i++) {
+      float gi = reduction == 0 ? pg[i] : pg[0], xi = px[i], d = (1.f - xi) * xi;
+      float v = gi * (xi - py[i]) / (d > 1e-12f ? d : 1e-12f);
+      if (pw) v *= pw[i];
+      po[i] = reduction == 1 ? v / numel : v;
+    }
+  }
+  lt_release(xc), lt_release(yc), lt_release(gc);
+  gin[0] = gx;
+  return gx ? 0 : -1;
+}
+
+lt_tensor *lt_bce(lt_ctx *c, const char *name, lt_tensor *x, lt_tensor *y, lt_tensor *w,
+                  int reduction) {
+  if (x->dtype != LT_F32 || y->dtype != LT_F32 || !lt_same_shape(x, y))
+    return lt_fail(c, "%s: input (%s %s) and target (%s %s) must be float32 of one shape", name,
+                   lt_dtype_name(x->dtype), LT_SHAPE(x), lt_dtype_name(y->dtype), LT_SHAPE(y));
+  lt_tensor *wc = NULL;
+  if (w) { /* the weight broadcasts to the input; keep a contiguous expanded copy */
+    if (w->dtype != LT_F32) return lt_fail(c, "%s: weight must be float32", name);
+    lt_tensor *we = lt_expand(c, w, x->ndim, x->shape);
+    if (!we) return lt_fail(c, "%s: weight of shape %s does not broadcast to input %s", name,
+                            LT_SHAPE(w), LT_SHAPE(x));
+    wc = lt_to_dtype_raw(c, we, LT_F32);
+    lt_release(we);
+    if (!wc) return NULL;
+  }
+  lt_tensor *xc = lt_contiguous_raw(c, x), *yc = xc ? lt_contiguous_raw(c, y) : NULL, *out = NULL;
+  if (!yc) goto done;
+  const float *px = lt_f32(xc), *py = lt_f32(yc), *pw = wc ? lt_f32(wc) : NULL;
+  int64_t m = lt_numel(x);
+  for (int64_t i = 0; i < m; i++)
+    if (!(px[i] >= 0.f && px[i] <= 1.f)) {
+      lt_fail(c, "%s: input must be probabilities in [0, 1] (element %lld is %g); apply "
+                 "sigmoid first, or use BCEWithLogitsLoss on logits", name, (long long)i, px[i]);
+      goto done;
+    }
+  out = reduction == 0 ? lt_empty(c, LT_F32, x->ndim, x->shape) : lt_scalar(c, LT_F32, 0);
+  if (!out) goto done;
+  double total = 0;
+  for (int64_t i = 0; i < m; i++) {
+    float l1 = log1pf(-px[i]), l0 = logf(px[i]);
+    float l = (py[i] - 1.f) * (l1 > -100.f ? l1 : -100.f) - py[i] * (l0 > -100.f ? l0 : -100.f);
+    if (pw) l *= pw[i];
+    if (reduction == 0) lt_f32(out)[i] = l;
+    total += l;
+  }
+  if (reduction == 1) lt_f32(out)[0] = (float)(total / (double)m);
+  else if (reduction == 2) lt_f32(out)[0] = (float)total;
+  lt_node *node;
+  lt_tensor *ins[3] = {x, y, wc};
+  if (lt_record(c, out, name, bce_backward, wc ? 3 : 2, ins, &node) < 0) {
+    lt_release(out);
+    out = NULL;
+  } else if (node) {
+    node->iv[0] = reduction;
+  }
+done:
+  lt_release(xc), lt_release(yc), lt_release(wc);
   return out;
 }

@@ -248,7 +248,7 @@ static void unary_grad_f32(lt_unop op, float *gx, const float *g, const float *v
     for (int64_t i = 0; i < n; i++) gx[i] = v[i] > 0 ? g[i] : v[i] < 0 ? -g[i] : 0.f;
     break;
   case LT_RELU: for (int64_t i = 0; i < n; i++) gx[i] = v[i] > 0.f ? g[i] : 0.f; break;
-  case LT_SIGMOID: for (int64_t i = 0; i < n; i++) gx[i] = g[i] * v[i] * (1.f - v[i]); break;
+  case LT_SIGMOID: for (int64_t i = 0; i < n; i++) gx[i] = g[i] * (1.f - v[i]) * v[i]; break; /* ATen's order */
   case LT_TANH: for (int64_t i = 0; i < n; i++) gx[i] = g[i] * (1.f - v[i] * v[i]); break;
   case LT_ROUND: for (int64_t i = 0; i < n; i++) gx[i] = 0.f; break;
   }
@@ -326,6 +326,9 @@ static int clamp_backward(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin) 
 lt_tensor *lt_clamp(lt_ctx *c, lt_tensor *x, double lo, double hi) {
   if (lo > hi) return lt_fail(c, "clamp: min %g is greater than max %g", lo, hi);
   if (x->dtype != LT_F32) {
+    if (lo > 9.2e18 || hi < -9.2e18) /* the result would not fit int64 */
+      return lt_fail(c, "clamp: bounds (min %g, max %g) out of range for a %s tensor", lo, hi,
+                     lt_dtype_name(x->dtype));
     lt_tensor *o = lt_to_dtype_raw(c, x, x->dtype == LT_BOOL ? LT_I64 : x->dtype);
     if (!o) return NULL;
     int64_t *p = lt_i64(o);

@@ -23,8 +23,9 @@ static int reduced_shape(const lt_tensor *x, int d, int keepdim, int64_t *shape)
   return k;
 }
 
-/* g (shape of the reduced output) back to a contiguous tensor of x's shape */
-static lt_tensor *expand_back(lt_ctx *c, lt_tensor *g, const lt_node *n, double scale) {
+/* g (shape of the reduced output) back to a contiguous tensor of x's shape, divided by
+ * `divisor` (the count, for mean: a division, as PyTorch, not a multiply by 1/n) */
+static lt_tensor *expand_back(lt_ctx *c, lt_tensor *g, const lt_node *n, double divisor) {
   const lt_tensor *x = n->in[0];
   int d = (int)n->iv[0], keepdim = (int)n->iv[1], all = (int)n->iv[2];
   lt_tensor *gv;
@@ -42,9 +43,9 @@ static lt_tensor *expand_back(lt_ctx *c, lt_tensor *g, const lt_node *n, double 
     out = NULL;
   }
   lt_release(gv);
-  if (out && scale != 1.0) {
-    float *p = lt_f32(out), s = (float)scale;
-    for (int64_t i = 0, m = lt_numel(out); i < m; i++) p[i] *= s;
+  if (out && divisor != 1.0) {
+    float *p = lt_f32(out), d = (float)divisor;
+    for (int64_t i = 0, m = lt_numel(out); i < m; i++) p[i] /= d;
   }
   return out;
 }
@@ -55,13 +56,13 @@ static int sum_backward(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin) {
 }
 
 static lt_tensor *record_sum(lt_ctx *c, lt_tensor *out, lt_tensor *x, int d, int keepdim,
-                             int all, double scale, const char *op) {
+                             int all, double divisor, const char *op) {
   lt_node *node;
   if (lt_record(c, out, op, sum_backward, 1, &x, &node) < 0) {
     lt_release(out);
     return NULL;
   }
-  if (node) node->iv[0] = d, node->iv[1] = keepdim, node->iv[2] = all, node->dv[0] = scale;
+  if (node) node->iv[0] = d, node->iv[1] = keepdim, node->iv[2] = all, node->dv[0] = divisor;
   return out;
 }
 
@@ -116,7 +117,7 @@ static lt_tensor *sum_impl(lt_ctx *c, lt_tensor *x, int d, int keepdim, int all,
       }
   }
   lt_release(xc);
-  return od == LT_F32 ? record_sum(c, out, x, d, keepdim, all, scale, op) : out;
+  return od == LT_F32 ? record_sum(c, out, x, d, keepdim, all, mean ? (double)n : 1.0, op) : out;
 }
 
 lt_tensor *lt_sum_all(lt_ctx *c, lt_tensor *x) { return sum_impl(c, x, 0, 0, 1, 0); }
@@ -189,7 +190,7 @@ static void maxmin_rows(const lt_tensor *xc, int64_t outer, int64_t n, int64_t i
 
 int lt_maxmin_dim(lt_ctx *c, lt_tensor *x, int64_t dim, int keepdim, int is_max,
                   lt_tensor **values, lt_tensor **indices) {
-  const char *op = is_max ? "max" : "min";
+  const char *op = values ? (is_max ? "max" : "min") : (is_max ? "argmax" : "argmin");
   int d = lt_wrap_dim(c, op, dim, x->ndim);
   if (d < 0) return -1;
   if (x->ndim && x->shape[d] == 0) {

@@ -34,6 +34,9 @@ lt_tensor *lt_reshape(lt_ctx *c, lt_tensor *x, int ndim, const int64_t *shape, i
     } else if (shape[i] < 0) {
       return lt_fail(c, "%s: invalid size %lld in shape", op, (long long)shape[i]);
     } else {
+      if (shape[i] && known > INT64_MAX / shape[i]) /* the element count must fit int64 */
+        return lt_fail(c, "%s: shape %s has too many elements", op,
+                       lt_shape_str((char[128]){0}, 128, ndim, shape));
       known *= shape[i];
     }
   }
@@ -193,6 +196,13 @@ lt_tensor *lt_expand(lt_ctx *c, lt_tensor *x, int ndim, const int64_t *shape) {
     if (want == have) sh[i] = have, st[i] = x->stride[i - off];
     else if (have == 1 && want >= 0) sh[i] = want, st[i] = 0;
     else goto bad;
+  }
+  int64_t total = 1;
+  for (int i = 0; i < ndim; i++) { /* the element count must fit int64 */
+    if (sh[i] && total > INT64_MAX / sh[i])
+      return lt_fail(c, "expand: shape %s has too many elements",
+                     lt_shape_str((char[128]){0}, 128, ndim, shape));
+    total *= sh[i];
   }
   return record1(c, lt_alias(c, x, ndim, sh, st, x->offset), x, "expand", expand_backward,
                  NULL);

@@ -15,6 +15,7 @@ lt_ctx *lt_ctx_new(void) {
   if (!c) return NULL;
   c->grad_enabled = 1;
   lt_rng_seed(&c->rng, 5489u);
+  lt_rng_seed(&c->np_rng, 5489u);
   return c;
 }
 
@@ -161,35 +162,44 @@ lt_tensor *lt_arange(lt_ctx *c, double start, double end, double step, lt_dtype 
   if (step == 0 || !isfinite(start) || !isfinite(end) || !isfinite(step))
     return lt_fail(c, "arange: invalid range (start %g, end %g, step %g)", start, end, step);
   double span = ceil((end - start) / step);
-  int64_t n = span > 0 ? (int64_t)span : 0;
+  int64_t n = span > 0 ? (span < 9e18 ? (int64_t)span : INT64_MAX) : 0; /* lt_empty refuses */
   lt_tensor *t = lt_empty(c, d, 1, &n);
   if (!t) return NULL;
   for (int64_t i = 0; i < n; i++) lt_set(t, i, start + (double)i * step);
   return t;
 }
 
-lt_tensor *lt_uniform(lt_ctx *c, int ndim, const int64_t *shape, double lo, double hi) {
+lt_tensor *lt_uniform_r(lt_ctx *c, lt_rng *r, int ndim, const int64_t *shape, double lo,
+                        double hi) {
   lt_tensor *t = lt_empty(c, LT_F32, ndim, shape);
   if (!t) return NULL;
   float *p = lt_f32(t);
-  for (int64_t i = 0, n = lt_numel(t); i < n; i++)
-    p[i] = (float)(lo + (hi - lo) * lt_rng_double(&c->rng));
+  for (int64_t i = 0, n = lt_numel(t); i < n; i++) p[i] = (float)(lo + (hi - lo) * lt_rng_double(r));
   return t;
+}
+
+lt_tensor *lt_uniform(lt_ctx *c, int ndim, const int64_t *shape, double lo, double hi) {
+  return lt_uniform_r(c, &c->rng, ndim, shape, lo, hi);
 }
 
 lt_tensor *lt_rand(lt_ctx *c, int ndim, const int64_t *shape) {
   return lt_uniform(c, ndim, shape, 0.0, 1.0);
 }
 
-lt_tensor *lt_randn(lt_ctx *c, int ndim, const int64_t *shape) {
+lt_tensor *lt_randn_r(lt_ctx *c, lt_rng *r, int ndim, const int64_t *shape) {
   lt_tensor *t = lt_empty(c, LT_F32, ndim, shape);
   if (!t) return NULL;
   float *p = lt_f32(t);
-  for (int64_t i = 0, n = lt_numel(t); i < n; i++) p[i] = (float)lt_rng_gauss(&c->rng);
+  for (int64_t i = 0, n = lt_numel(t); i < n; i++) p[i] = (float)lt_rng_gauss(r);
   return t;
 }
 
-lt_tensor *lt_randint(lt_ctx *c, int64_t lo, int64_t hi, int ndim, const int64_t *shape) {
+lt_tensor *lt_randn(lt_ctx *c, int ndim, const int64_t *shape) {
+  return lt_randn_r(c, &c->rng, ndim, shape);
+}
+
+lt_tensor *lt_randint_r(lt_ctx *c, lt_rng *r, int64_t lo, int64_t hi, int ndim,
+                        const int64_t *shape) {
   if (hi <= lo)
     return lt_fail(c, "randint: empty range [%lld, %lld)", (long long)lo, (long long)hi);
   lt_tensor *t = lt_empty(c, LT_I64, ndim, shape);
@@ -197,8 +207,12 @@ lt_tensor *lt_randint(lt_ctx *c, int64_t lo, int64_t hi, int ndim, const int64_t
   int64_t *p = lt_i64(t);
   uint64_t span = (uint64_t)hi - (uint64_t)lo - 1;
   for (int64_t i = 0, n = lt_numel(t); i < n; i++)
-    p[i] = lo + (int64_t)lt_rng_interval(&c->rng, span);
+    p[i] = lo + (int64_t)lt_rng_interval(r, span);
   return t;
+}
+
+lt_tensor *lt_randint(lt_ctx *c, int64_t lo, int64_t hi, int ndim, const int64_t *shape) {
+  return lt_randint_r(c, &c->rng, lo, hi, ndim, shape);
 }
 
 void lt_retain(lt_tensor *t) {

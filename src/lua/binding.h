@@ -36,6 +36,8 @@ int64_t lb_check_int(lua_State *L, int idx);   /* an integer (or integral float)
 void lb_open_tensor(lua_State *L);      /* metatable + methods; expects ctx box at -1 */
 void lb_tensor_funcs(lua_State *L);     /* math functions into the module table at -2 */
 extern const luaL_Reg lb_tensor_methods[];
+extern const luaL_Reg lb_io_funcs[];        /* lurn.save, lurn.load (l_io.c) */
 void lb_open_nn(lua_State *L);          /* nn ops into the module table at -2; pops ctx */
+void lb_open_random(lua_State *L);      /* lurn.random into the module table at -2; pops ctx */
 
 #endif

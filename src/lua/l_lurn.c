@@ -153,8 +153,8 @@ static void infer(lua_State *L, int idx, int d, infer_t *in) {
         luaL_error(L, "tensor: ragged nesting (a list where a number was expected at depth %d)", d + 1);
       in->shape[in->ndim++] = len;
     } else if (in->shape[d] != len) {
-      luaL_error(L, "tensor: ragged nesting: expected length %lld at depth %d, got %lld",
-                 (long long)in->shape[d], d + 1, (long long)len);
+      luaL_error(L, "tensor: ragged nesting: expected length %I at depth %d, got %I",
+                 (lua_Integer)in->shape[d], d + 1, (lua_Integer)len);
     }
     luaL_checkstack(L, 2, "tensor: nesting too deep");
     for (int64_t i = 1; i <= len; i++) {
@@ -352,7 +352,11 @@ int luaopen_lurn(lua_State *L) {
   lua_pushvalue(L, ctx);
   luaL_setfuncs(L, funcs, 1);
   lua_pushvalue(L, ctx);
+  luaL_setfuncs(L, lb_io_funcs, 1);
+  lua_pushvalue(L, ctx);
   lb_open_nn(L);
+  lua_pushvalue(L, ctx);
+  lb_open_random(L);
   lua_pushvalue(L, ctx);
   lb_open_tensor(L); /* pushes ctx copy's methods: stack ... mod ctx methods */
   lua_pushvalue(L, mod);

@@ -35,6 +35,20 @@ static int l_nll_loss(lua_State *L) {
   LB_RETURN(L, lt_nll_loss(lb_ctx(L), name, logp, target, weight, ignore, reduction));
 }
 
+/* lurn.binary_cross_entropy(p, target [, {weight=, reduction=, name=}]) */
+static int l_bce(lua_State *L) {
+  lt_tensor *x = lb_check(L, 1), *y = lb_check(L, 2), *w = NULL;
+  int reduction = 1;
+  const char *name = "binary_cross_entropy";
+  if (!lua_isnoneornil(L, 3)) {
+    luaL_checktype(L, 3, LUA_TTABLE);
+    if (lua_getfield(L, 3, "weight") != LUA_TNIL) w = lb_check(L, -1);
+    if (lua_getfield(L, 3, "reduction") != LUA_TNIL) reduction = reduction_arg(L, luaL_checkstring(L, -1));
+    if (lua_getfield(L, 3, "name") != LUA_TNIL) name = luaL_checkstring(L, -1);
+  }
+  LB_RETURN(L, lt_bce(lb_ctx(L), name, x, y, w, reduction));
+}
+
 static double num_field(lua_State *L, int t, const char *k, double def) {
   lua_getfield(L, t, k);
   double v = lua_isnil(L, -1) ? def : luaL_checknumber(L, -1);
@@ -79,7 +93,7 @@ static int l_adam_step(lua_State *L) {
 }
 
 static const luaL_Reg nn_funcs[] = {
-  {"linear", l_linear}, {"nll_loss", l_nll_loss},
+  {"linear", l_linear}, {"nll_loss", l_nll_loss}, {"binary_cross_entropy", l_bce},
   {"_sgd_step", l_sgd_step}, {"_adam_step", l_adam_step}, {NULL, NULL}};
 
 /* stack: module table, ctx box */

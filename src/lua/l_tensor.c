@@ -439,7 +439,8 @@ static int t_zero_(lua_State *L) {
 /* ---- values out ---- */
 static void push_elem(lua_State *L, const lt_tensor *t, int64_t i) {
   double v = lt_get(t, i);
-  if (t->dtype == LT_I64) lua_pushinteger(L, (lua_Integer)v);
+  if (t->dtype == LT_I64 && lt_is_contiguous(t)) lua_pushinteger(L, lt_i64(t)[i]); /* exact */
+  else if (t->dtype == LT_I64) lua_pushinteger(L, (lua_Integer)v);
   else if (t->dtype == LT_BOOL) lua_pushboolean(L, v != 0);
   else lua_pushnumber(L, v);
 }
@@ -447,9 +448,9 @@ static void push_elem(lua_State *L, const lt_tensor *t, int64_t i) {
 static int t_item(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   if (lt_numel(t) != 1)
-    return luaL_error(L, "item: tensor with %lld elements (shape %s) cannot be converted to a "
+    return luaL_error(L, "item: tensor with %I elements (shape %s) cannot be converted to a "
                          "number; only one-element tensors can",
-                      (long long)lt_numel(t), LT_SHAPE(t));
+                      (lua_Integer)lt_numel(t), LT_SHAPE(t));
   if (t->dtype == LT_I64) {
     int64_t off = t->offset;
     lua_pushinteger(L, ((int64_t *)t->st->data)[off]); /* exact, no double round trip */
@@ -472,6 +473,12 @@ static void totable_rec(lua_State *L, const lt_tensor *t, int d, int64_t *flat) 
 static int t_totable(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
   int64_t flat = 0;
+  if (t->dtype == LT_I64) { /* read int64 exactly (not through a double): a contiguous copy */
+    lb_box *b = lb_newbox(L);
+    b->t = lt_contiguous_raw(lb_ctx(L), t);
+    lb_done(L, b);
+    t = b->t;
+  }
   if (t->ndim == 0) push_elem(L, t, 0);
   else totable_rec(L, t, 0, &flat);
   return 1;

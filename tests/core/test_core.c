@@ -157,6 +157,31 @@ static void test_autograd(lt_ctx *c) {
   lt_release(x), lt_release(y), lt_release(s), lt_release(z);
 }
 
+static void test_cascade_sum(void) {
+  /* exact on integers, and close to a double sum on random data (any length/width) */
+  enum { N = 5000 };
+  static float x[N];
+  for (int i = 0; i < N; i++) x[i] = (float)(i % 97);
+  double exact = 0;
+  for (int i = 0; i < N; i++) exact += x[i];
+  CHECK(lt_cascade_sum(x, N) == (float)exact, "integer sum %g vs %g", lt_cascade_sum(x, N), exact);
+  lt_rng r;
+  lt_rng_seed(&r, 7);
+  for (int i = 0; i < N; i++) x[i] = (float)lt_rng_gauss(&r);
+  int64_t shapes[][2] = {{N, 1}, {7, 1}, {200, 3}, {200, 5}, {100, 13}, {50, 32}, {40, 100}};
+  for (size_t k = 0; k < sizeof shapes / sizeof *shapes; k++) {
+    int64_t rows = shapes[k][0], cols = shapes[k][1];
+    float out[128];
+    lt_cascade_sum_rows(x, rows, cols, out);
+    for (int64_t j = 0; j < cols; j++) {
+      double ref = 0, mag = 0;
+      for (int64_t i = 0; i < rows; i++) ref += x[i * cols + j], mag += fabs(x[i * cols + j]);
+      CHECK(fabs(out[j] - ref) <= 1e-6 * mag + 1e-6, "column %lld of [%lld, %lld]: %g vs %g",
+            (long long)j, (long long)rows, (long long)cols, out[j], ref);
+    }
+  }
+}
+
 static void test_limits(lt_ctx *c) {
   int64_t huge[1] = {(int64_t)1e12};
   CHECK(lt_empty(c, LT_F32, 1, huge) == NULL && strstr(c->err, "too large"), "%s", c->err);
@@ -173,6 +198,7 @@ int main(void) {
   test_matmul(c);
   test_reductions(c);
   test_autograd(c);
+  test_cascade_sum();
   test_limits(c);
   lt_ctx_free(c);
   if (failures) {

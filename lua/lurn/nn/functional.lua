@@ -80,14 +80,10 @@ function F.binary_cross_entropy(input, target, o)
   o = opt(o)
   local name = o.name or "binary_cross_entropy"
   check_pair(name, input, target, 2)
-  if input:numel() > 0 and (input:min():item() < 0 or input:max():item() > 1) then
-    error(name .. ": input must be probabilities in [0, 1] (apply sigmoid, or use "
-      .. "BCEWithLogitsLoss on logits)", 2)
-  end
-  -- PyTorch clamps the logs at -100 so that p = 0 or 1 gives a finite loss
-  local loss = -(target * input:log():clamp(-100) + (1 - target) * (1 - input):log():clamp(-100))
-  if o.weight then loss = loss * o.weight end
-  return reduce(loss, o.reduction, name)
+  local ok, loss = pcall(lurn.binary_cross_entropy, input, target,
+    {weight = o.weight, reduction = o.reduction or "mean", name = name})
+  if not ok then error(loss, 2) end
+  return loss
 end
 
 function F.binary_cross_entropy_with_logits(input, target, o)
@@ -158,7 +154,7 @@ function F.cross_entropy(input, target, o)
       local w = o.weight:index_select(0, target:clamp(0, C - 1):view(-1)):view(target.shape)
       red = smooth:sum() / (w * keep):sum()
     else
-      red = smooth:mean()
+      red = smooth:sum() / keep:sum() -- the rows that count, as nll's mean (PyTorch)
     end
   else
     red = reduce(smooth, reduction, name)

@@ -369,14 +369,17 @@ local function check_unused()
     if is_root then
       for prefix, sub in m:named_modules() do
         if not CALLED[sub] then
+          local names = {}
           for name, param in entries(sub, "param") do
             if param.requires_grad and param.grad == nil and not WARNED[param] then
               WARNED[param] = true
-              local full = prefix == "" and name or prefix .. "." .. name
-              io.stderr:write(("lurn: warning: parameter '%s' of %s received no gradient in "
-                .. "backward; is '%s' used in forward?\n"):format(full, m:type_name(),
-                prefix == "" and name or prefix))
+              names[#names + 1] = prefix == "" and name or prefix .. "." .. name
             end
+          end
+          if #names > 0 then
+            io.stderr:write(("lurn: warning: %s of %s received no gradient in backward; is "
+              .. "'%s' used in forward?\n"):format(table.concat(names, ", "), m:type_name(),
+              prefix == "" and m:type_name() or prefix))
           end
         end
       end

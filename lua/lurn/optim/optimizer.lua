@@ -22,7 +22,9 @@ end
 
 function Optimizer:add_param_group(group)
   local name = self.__name
-  if type(group) ~= "table" or type(group.params) ~= "table" then
+  local list = type(group) == "table" and group.params
+  if lurn.is_tensor(list) then list = {list} end -- a single tensor, as PyTorch allows
+  if type(list) ~= "table" then
     error(name .. ": a parameter group needs a 'params' list", 2)
   end
   local g = {}
@@ -32,7 +34,7 @@ function Optimizer:add_param_group(group)
   for _, other in ipairs(self.param_groups) do
     for _, p in ipairs(other.params) do seen[p] = true end
   end
-  for i, p in ipairs(group.params) do
+  for i, p in ipairs(list) do
     if not lurn.is_tensor(p) then
       error(("%s: parameter %d is a %s, not a tensor"):format(name, i, type(p)), 2)
     end
