@@ -130,6 +130,13 @@ static int r_shuffle(lua_State *L) {
   return 0;
 }
 
+/* lurn.randperm(n): a permutation from the lurn.manual_seed generator (DataLoader) */
+static int l_randperm(lua_State *L) {
+  int64_t n = lb_check_int(L, 1);
+  if (n < 0) return luaL_argerror(L, 1, "n must be >= 0");
+  LB_RETURN(L, perm_tensor(L, &lb_ctx(L)->rng, n));
+}
+
 static const luaL_Reg rs_methods[] = {
   {"seed", r_seed}, {"rand", r_rand}, {"randn", r_randn}, {"uniform", r_uniform},
   {"normal", r_normal}, {"randint", r_randint}, {"permutation", r_permutation},
@@ -150,5 +157,6 @@ void lb_open_random(lua_State *L) {
   lua_pushcfunction(L, r_new);
   lua_setfield(L, -2, "RandomState");
   lua_setfield(L, ctx - 1, "random");
-  lua_pop(L, 1);
+  lua_pushcclosure(L, l_randperm, 1); /* takes the ctx box as its upvalue */
+  lua_setfield(L, -2, "randperm");
 }

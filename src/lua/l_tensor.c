@@ -376,6 +376,27 @@ static int t_detach(lua_State *L) {
   LB_RETURN(L, lt_detach(lb_ctx(L), x));
 }
 
+/* nonzero(): indices of the nonzero elements, int64 [k] for a 1-d tensor and [k, ndim]
+ * otherwise (PyTorch's layout); x:index_select(0, mask:nonzero()) selects rows by mask */
+static int t_nonzero(lua_State *L) {
+  lt_tensor *x = lb_check(L, 1);
+  lt_ctx *c = lb_ctx(L);
+  lb_box *xb = lb_newbox(L), *out = lb_newbox(L);
+  if (!(xb->t = lt_to_dtype_raw(c, x, LT_BOOL))) return lb_raise(L);
+  const uint8_t *p = lt_u8(xb->t);
+  int64_t n = lt_numel(x), k = 0;
+  for (int64_t i = 0; i < n; i++) k += p[i] != 0;
+  int64_t shape[2] = {k, x->ndim};
+  if (!(out->t = lt_empty(c, LT_I64, x->ndim == 1 ? 1 : 2, shape))) return lb_raise(L);
+  int64_t *o = lt_i64(out->t), rowstride[LT_MAXDIM];
+  lt_contiguous_strides(x->ndim, x->shape, rowstride);
+  for (int64_t i = 0; i < n; i++) {
+    if (!p[i]) continue;
+    for (int d = 0; d < x->ndim; d++) *o++ = (i / rowstride[d]) % x->shape[d];
+  }
+  return lb_done(L, out);
+}
+
 /* ---- dtype ---- */
 static int t_float(lua_State *L) { LB_RETURN(L, lt_to_dtype(lb_ctx(L), lb_check(L, 1), LT_F32)); }
 static int t_long(lua_State *L) { LB_RETURN(L, lt_to_dtype(lb_ctx(L), lb_check(L, 1), LT_I64)); }
@@ -540,7 +561,7 @@ const luaL_Reg lb_tensor_methods[] = {
   {"view", t_view}, {"reshape", t_reshape}, {"unsqueeze", t_unsqueeze},
   {"squeeze", t_squeeze}, {"transpose", t_transpose}, {"t", t_t}, {"permute", t_permute},
   {"narrow", t_narrow}, {"expand", t_expand}, {"expand_as", t_expand},
-  {"index_select", t_index_select}, {"contiguous", t_contiguous}, {"clone", t_clone},
+  {"index_select", t_index_select}, {"nonzero", t_nonzero}, {"contiguous", t_contiguous}, {"clone", t_clone},
   {"detach", t_detach}, {"float", t_float}, {"long", t_long}, {"bool", t_bool}, {"to", t_to},
   {"copy_", t_copy_}, {"fill_", t_fill_}, {"zero_", t_zero_},
   {"uniform_", t_uniform_}, {"normal_", t_normal_},
