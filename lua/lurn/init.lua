@@ -26,6 +26,11 @@ function lurn.no_grad(fn, ...) return with_grad_mode(false, fn, ...) end
 --- The opposite of no_grad, for a scope that needs gradients inside a no_grad region.
 function lurn.enable_grad(fn, ...) return with_grad_mode(true, fn, ...) end
 
+--- save_checkpoint(path, {model, optimizer, extra}) / load_checkpoint(path, {model,
+--- optimizer}): a training run's state in one safetensors file (lurn/checkpoint.lua)
+function lurn.save_checkpoint(...) return require("lurn.checkpoint").save(...) end
+function lurn.load_checkpoint(...) return require("lurn.checkpoint").load(...) end
+
 -- Submodules load on first use (lurn.nn, lurn.optim, ...), so `require "lurn"` stays cheap
 -- and they can themselves require "lurn".
 setmetatable(lurn, {__index = function(t, k)

@@ -47,8 +47,12 @@ function Module.__newindex(self, k, v)
   local values, kinds, order = rawget(self, "_values"), rawget(self, "_kinds"), rawget(self, "_order")
   local old = kinds[k]
   local kind = kind_of(v)
-  -- a tensor assigned over a parameter or buffer takes its role (surgery: m.fc1.weight = w)
-  if kind == nil and is_tensor(v) and old == "param" then kind = "param"; PARAMS[v] = true end
+  -- a tensor assigned over a parameter or buffer takes its role (surgery: m.fc1.weight = w),
+  -- trainable or frozen as the parameter it replaces
+  if kind == nil and is_tensor(v) and old == "param" then
+    kind = "param"
+    Parameter(v, values[k].requires_grad)
+  end
   if kind == nil and is_tensor(v) and old == "buffer" then kind = "buffer" end
   if kind and not old then
     order[#order + 1] = k

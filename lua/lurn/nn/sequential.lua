@@ -1,6 +1,6 @@
 -- nn.Sequential(m1, m2, ...) with children named "0", "1", ...; or
 -- nn.Sequential({{"fc1", nn.Linear(4, 8)}, {"act", nn.ReLU()}}) with named children.
--- seq[0] is the first child (0-based, as in PyTorch); #seq counts children.
+-- seq[0] is the first child (0-based, as in PyTorch), seq[-1] the last; #seq counts children.
 local Module = require "lurn.nn.module"
 
 local Sequential = Module:extend("Sequential")
@@ -32,6 +32,7 @@ end
 local base_index = Sequential.__index
 function Sequential.__index(self, k)
   if math.type(k) == "integer" then
+    if k < 0 then k = k + #self end -- seq[-1] is the last child, as in PyTorch
     local i = 0
     for _, m in self:named_children() do
       if i == k then return m end

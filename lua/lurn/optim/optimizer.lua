@@ -76,6 +76,18 @@ function Optimizer:each_param(fn)
   end
 end
 
+--- state by parameter name: tensors ("state.fc1.weight.exp_avg") and metadata (group
+--- hyperparameters, step counts), ready for lurn.save(tensors, path, {metadata = meta})
+function Optimizer:state_dict(model)
+  if type(model) ~= "table" then error(self.__name .. ":state_dict(model): the model names the parameters", 2) end
+  return require("lurn.checkpoint").optimizer_state(self, model)
+end
+
+function Optimizer:load_state_dict(tensors, meta, model)
+  if type(model) ~= "table" then error(self.__name .. ":load_state_dict(tensors, meta, model)", 2) end
+  return require("lurn.checkpoint").load_optimizer_state(self, tensors, meta or {}, model)
+end
+
 --- the learning rate of group i (1 by default); set_lr(v) sets every group's
 function Optimizer:get_lr(i) return self.param_groups[i or 1].lr end
 function Optimizer:set_lr(v)
