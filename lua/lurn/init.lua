@@ -34,7 +34,7 @@ function lurn.load_checkpoint(...) return require("lurn.checkpoint").load(...) e
 -- Submodules load on first use (lurn.nn, lurn.optim, ...), so `require "lurn"` stays cheap
 -- and they can themselves require "lurn".
 setmetatable(lurn, {__index = function(t, k)
-  if k == "nn" or k == "optim" or k == "data" then
+  if k == "nn" or k == "optim" or k == "data" or k == "progress" or k == "metrics" then
     local m = require("lurn." .. k)
     rawset(t, k, m)
     return m

@@ -7,6 +7,7 @@
 #ifndef LURN_CORE_H
 #define LURN_CORE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +22,8 @@ typedef struct lt_storage {
   int refs;
   size_t nbytes;
   void *data;
-  lt_ctx *ctx;
+  lt_ctx *ctx;   /* holds a reference: tensors may outlive the state that made them */
+  int borrowed;  /* data belongs to the host (lt_from_borrowed): never freed here */
 } lt_storage;
 
 typedef struct lt_tensor {
@@ -53,11 +55,29 @@ struct lt_ctx {
   size_t live_bytes;   /* bytes held by tensor storages now */
   size_t peak_bytes;
   size_t gc_debt;      /* bytes allocated since the host last told its GC */
+  int refs;            /* the owner's reference plus one per live storage */
+  /* Set asynchronously by the host (a SIGINT handler, lurn_interrupt); long kernels poll
+   * it and fail with "interrupted". A pointer, so the flag lives with the host and the
+   * core keeps no globals. NULL: never interrupted. */
+  volatile sig_atomic_t *interrupt;
+  int num_threads;     /* for our own loops; 0 = the default (lt_set_num_threads) */
 };
 
 /* ---- context and errors (tensor.c) ---- */
 lt_ctx *lt_ctx_new(void);
+/* lt_ctx_free drops the creator's reference; the context itself goes with the last
+ * storage made from it, so a tensor a host still holds stays valid. */
 void lt_ctx_free(lt_ctx *c);
+void lt_ctx_retain(lt_ctx *c);
+/* 1 when the host asked to stop: sets "interrupted" in c->err and clears the flag (so a
+ * Lua hook that fires later does not raise a second time). */
+int lt_stop(lt_ctx *c);
+static inline int lt_interrupted(lt_ctx *c) {
+  return c && c->interrupt && *c->interrupt && lt_stop(c);
+}
+/* OpenBLAS's thread count (process-wide) and ours; n >= 1 (threads.c) */
+void lt_set_num_threads(lt_ctx *c, int n);
+int lt_get_num_threads(const lt_ctx *c);
 void *lt_fail(lt_ctx *c, const char *fmt, ...);   /* sets c->err, returns NULL */
 const char *lt_dtype_name(lt_dtype d);
 size_t lt_dtype_size(lt_dtype d);
@@ -73,6 +93,9 @@ lt_tensor *lt_arange(lt_ctx *c, double start, double end, double step, lt_dtype 
 lt_tensor *lt_rand(lt_ctx *c, int ndim, const int64_t *shape);  /* U[0,1) */
 lt_tensor *lt_randn(lt_ctx *c, int ndim, const int64_t *shape);
 lt_tensor *lt_randint(lt_ctx *c, int64_t lo, int64_t hi, int ndim, const int64_t *shape);
+/* A contiguous tensor over host memory that is never freed here: data must stay valid
+ * (and writable, if anything writes to the tensor) until the last reference is gone. */
+lt_tensor *lt_from_borrowed(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, void *data);
 lt_tensor *lt_uniform(lt_ctx *c, int ndim, const int64_t *shape, double lo, double hi);
 /* the same from a given generator (lurn.random keeps its own, NumPy-compatible) */
 lt_tensor *lt_uniform_r(lt_ctx *c, lt_rng *r, int ndim, const int64_t *shape, double lo,
@@ -120,6 +143,10 @@ lt_tensor *lt_to_dtype_raw(lt_ctx *c, const lt_tensor *t, lt_dtype d); /* contig
 typedef void (*lt_inner_fn)(char **p, const int64_t *s, int64_t n, void *ud);
 void lt_foreach(int ndim, const int64_t *shape, int nop, char **base,
                 int64_t (*bstride)[LT_MAXDIM], lt_inner_fn fn, void *ud);
+/* The same, polling c's interrupt flag between runs: -1 (c->err set) when interrupted,
+ * leaving the output partly written. */
+int lt_foreach_c(lt_ctx *c, int ndim, const int64_t *shape, int nop, char **base,
+                 int64_t (*bstride)[LT_MAXDIM], lt_inner_fn fn, void *ud);
 
 /* ---- random numbers (rng.c) ---- */
 void lt_rng_seed(lt_rng *r, uint32_t seed);

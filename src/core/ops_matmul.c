@@ -123,7 +123,7 @@ static lt_tensor *matmul_nd(lt_ctx *c, lt_tensor *a, lt_tensor *b) {
     batch_view(a, offa, &va);
     batch_view(b, offb, &vb);
     batch_view(out, bi * M * N, &vo);
-    if (lt_gemm(c, &va, &vb, &vo, 0.f) < 0) {
+    if (lt_interrupted(c) || lt_gemm(c, &va, &vb, &vo, 0.f) < 0) {
       lt_release(out);
       return NULL;
     }

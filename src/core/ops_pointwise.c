@@ -180,7 +180,11 @@ lt_tensor *lt_binary(lt_ctx *c, lt_binop op, lt_tensor *a, lt_tensor *b) {
   lt_broadcast_strides(ac, ndim, shape, bs[1]);
   lt_broadcast_strides(bc, ndim, shape, bs[2]);
   char *base[3] = {lt_ptr(out), lt_ptr(ac), lt_ptr(bc)};
-  lt_foreach(ndim, shape, 3, base, bs, binop_kernel(op, cd), NULL);
+  if (lt_foreach_c(c, ndim, shape, 3, base, bs, binop_kernel(op, cd), NULL) < 0) {
+    lt_release(out); /* interrupted */
+    out = NULL;
+    goto done;
+  }
   if (od == LT_F32) {
     static const lt_backward_fn bw[] = {add_backward, add_backward, mul_backward,
                                         div_backward, pow_backward};
@@ -292,7 +296,12 @@ lt_tensor *lt_unary(lt_ctx *c, lt_unop op, lt_tensor *x) {
   lt_tensor *xc = lt_contiguous_raw(c, x);
   if (!xc) return NULL;
   lt_tensor *out = lt_empty(c, LT_F32, x->ndim, x->shape);
-  if (out) unary_f32(op, lt_f32(out), lt_f32(xc), lt_numel(out));
+  /* in chunks, polling for Ctrl-C between them */
+  for (int64_t i = 0, n = out ? lt_numel(out) : 0, k; i < n && out; i += k) {
+    k = n - i < ((int64_t)1 << 20) ? n - i : (int64_t)1 << 20;
+    if (lt_interrupted(c)) lt_release(out), out = NULL;
+    else unary_f32(op, lt_f32(out) + i, lt_f32(xc) + i, k);
+  }
   lt_release(xc);
   if (!out) return NULL;
   lt_node *node;
@@ -412,7 +421,11 @@ lt_tensor *lt_where(lt_ctx *c, lt_tensor *cond, lt_tensor *a, lt_tensor *b) {
   lt_broadcast_strides(bc, nd, shape, bs[3]);
   char *base[4] = {lt_ptr(out), lt_ptr(cc), lt_ptr(ac), lt_ptr(bc)};
   where_ud ud = {lt_dtype_size(d)};
-  lt_foreach(nd, shape, 4, base, bs, where_inner, &ud);
+  if (lt_foreach_c(c, nd, shape, 4, base, bs, where_inner, &ud) < 0) {
+    lt_release(out); /* interrupted */
+    out = NULL;
+    goto done;
+  }
   if (d == LT_F32) {
     lt_node *node;
     lt_tensor *in[3] = {cond, a, b};

@@ -91,6 +91,7 @@ static lt_tensor *sum_impl(lt_ctx *c, lt_tensor *x, int d, int keepdim, int all,
     float *po = lt_f32(out);
     if (inner == 1) { /* rows: accumulate in double for accuracy */
       for (int64_t o = 0; o < outer; o++) {
+        if (lt_interrupted(c)) goto interrupted;
         double acc = 0;
         for (int64_t k = 0; k < n; k++) acc += px[o * n + k];
         po[o] = (float)(acc * scale);
@@ -99,6 +100,7 @@ static lt_tensor *sum_impl(lt_ctx *c, lt_tensor *x, int d, int keepdim, int all,
       memset(po, 0, (size_t)(outer * inner) * sizeof *po);
       for (int64_t o = 0; o < outer; o++)
         for (int64_t k = 0; k < n; k++) {
+          if (lt_interrupted(c)) goto interrupted;
           const float *row = px + (o * n + k) * inner;
           float *dst = po + o * inner;
           for (int64_t i = 0; i < inner; i++) dst[i] += row[i];
@@ -118,6 +120,10 @@ static lt_tensor *sum_impl(lt_ctx *c, lt_tensor *x, int d, int keepdim, int all,
   }
   lt_release(xc);
   return od == LT_F32 ? record_sum(c, out, x, d, keepdim, all, mean ? (double)n : 1.0, op) : out;
+interrupted:
+  lt_release(xc);
+  lt_release(out);
+  return NULL;
 }
 
 lt_tensor *lt_sum_all(lt_ctx *c, lt_tensor *x) { return sum_impl(c, x, 0, 0, 1, 0); }

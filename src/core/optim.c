@@ -48,17 +48,21 @@ int lt_adam_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *m, lt_tensor 
   float b1 = (float)o->beta1, b2 = (float)o->beta2, wd = (float)o->weight_decay;
   float a1 = (float)(1.0 - o->beta1), a2 = (float)(1.0 - o->beta2);
   float decay = (float)(1.0 - o->lr * o->weight_decay);
-  for (int64_t i = 0, n = lt_numel(p); i < n; i++) {
+  int64_t n = lt_numel(p);
+  /* one branch-free loop per variant, so each vectorises */
+  if (o->weight_decay != 0 && o->decoupled)
+    for (int64_t i = 0; i < n; i++) pp[i] *= decay;
+  for (int64_t i = 0; i < n; i++) {
     float gi = pg[i];
-    if (o->weight_decay != 0) {
-      if (o->decoupled) pp[i] *= decay;
-      else gi += wd * pp[i];
-    }
+    if (o->weight_decay != 0 && !o->decoupled) gi += wd * pp[i];
     pm[i] = pm[i] * b1 + a1 * gi;
     pv[i] = pv[i] * b2 + a2 * gi * gi; /* addcmul: (value * t1) * t2 */
-    float vv = pv[i];
-    if (px) vv = px[i] = px[i] > vv ? px[i] : vv;
-    float denom = sqrtf(vv) / bc2_sqrt + eps;
+  }
+  if (px)
+    for (int64_t i = 0; i < n; i++) px[i] = px[i] > pv[i] ? px[i] : pv[i];
+  const float *pd = px ? px : pv;
+  for (int64_t i = 0; i < n; i++) {
+    float denom = sqrtf(pd[i]) / bc2_sqrt + eps;
     pp[i] += -step_size * pm[i] / denom; /* addcdiv: (value * t1) / t2 */
   }
   lt_release(gc);

@@ -14,12 +14,23 @@ lt_ctx *lt_ctx_new(void) {
   lt_ctx *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   c->grad_enabled = 1;
+  c->refs = 1;
   lt_rng_seed(&c->rng, 5489u);
   lt_rng_seed(&c->np_rng, 5489u);
   return c;
 }
 
-void lt_ctx_free(lt_ctx *c) { free(c); }
+void lt_ctx_retain(lt_ctx *c) { c->refs++; }
+
+void lt_ctx_free(lt_ctx *c) {
+  if (c && --c->refs == 0) free(c);
+}
+
+int lt_stop(lt_ctx *c) {
+  *c->interrupt = 0;
+  lt_fail(c, "interrupted");
+  return 1;
+}
 
 void *lt_fail(lt_ctx *c, const char *fmt, ...) {
   va_list ap;
@@ -103,6 +114,8 @@ static lt_storage *storage_new(lt_ctx *c, size_t nbytes) {
   s->refs = 1;
   s->nbytes = nbytes;
   s->ctx = c;
+  s->borrowed = 0;
+  lt_ctx_retain(c);
   c->live_bytes += nbytes;
   if (c->live_bytes > c->peak_bytes) c->peak_bytes = c->live_bytes;
   c->gc_debt += nbytes + sizeof(lt_tensor);
@@ -111,8 +124,11 @@ static lt_storage *storage_new(lt_ctx *c, size_t nbytes) {
 
 static void storage_release(lt_storage *s) {
   if (--s->refs > 0) return;
-  s->ctx->live_bytes -= s->nbytes;
-  free(s->data);
+  if (!s->borrowed) {
+    s->ctx->live_bytes -= s->nbytes;
+    free(s->data);
+  }
+  lt_ctx_free(s->ctx);
   free(s);
 }
 
@@ -130,14 +146,17 @@ static lt_tensor *tensor_shell(lt_ctx *c, lt_dtype d, int ndim, const int64_t *s
 
 lt_tensor *lt_empty(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape) {
   /* validate sizes and guard the byte count against overflow */
-  size_t n = 1, esz = lt_dtype_size(d);
+  /* nz: the product of the non-zero dims, which the strides multiply even when a 0 dim
+   * makes the tensor empty: bounding it keeps [0, 2^40, 2^40] from overflowing them */
+  size_t n = 1, nz = 1, esz = lt_dtype_size(d);
   for (int i = 0; i < ndim; i++) {
     if (shape[i] < 0)
       return lt_fail(c, "invalid shape %s: negative size", lt_shape_str((char[128]){0}, 128, ndim, shape));
-    if (shape[i] && n > LT_MAX_BYTES / esz / (size_t)shape[i])
+    if (shape[i] && nz > LT_MAX_BYTES / esz / (size_t)shape[i])
       return lt_fail(c, "shape %s is too large (over %zu bytes)",
                      lt_shape_str((char[128]){0}, 128, ndim, shape), (size_t)LT_MAX_BYTES);
     n *= (size_t)shape[i];
+    if (shape[i]) nz *= (size_t)shape[i];
   }
   lt_tensor *t = tensor_shell(c, d, ndim, shape);
   if (!t) return NULL;
@@ -146,6 +165,27 @@ lt_tensor *lt_empty(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape) {
     free(t);
     return NULL;
   }
+  lt_contiguous_strides(ndim, shape, t->stride);
+  return t;
+}
+
+lt_tensor *lt_from_borrowed(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, void *data) {
+  if (!data) return lt_fail(c, "from_borrowed: NULL data");
+  for (int i = 0; i < ndim; i++)
+    if (shape[i] < 0)
+      return lt_fail(c, "invalid shape %s: negative size", lt_shape_str((char[128]){0}, 128, ndim, shape));
+  lt_tensor *t = tensor_shell(c, d, ndim, shape);
+  if (!t) return NULL;
+  lt_storage *s = malloc(sizeof *s);
+  if (!s) {
+    free(t);
+    return lt_fail(c, "not enough memory");
+  }
+  /* not counted in live_bytes: the host owns (and accounts for) this memory */
+  *s = (lt_storage){.refs = 1, .nbytes = (size_t)lt_shape_numel(ndim, shape) * lt_dtype_size(d),
+                    .data = data, .ctx = c, .borrowed = 1};
+  lt_ctx_retain(c);
+  t->st = s;
   lt_contiguous_strides(ndim, shape, t->stride);
   return t;
 }
@@ -276,10 +316,19 @@ void lt_set(lt_tensor *t, int64_t flat, double v) {
  * odometer and hand each innermost run to fn. */
 void lt_foreach(int ndim, const int64_t *shape, int nop, char **base,
                 int64_t (*bstride)[LT_MAXDIM], lt_inner_fn fn, void *ud) {
+  lt_foreach_c(NULL, ndim, shape, nop, base, bstride, fn, ud);
+}
+
+/* Polls between runs, at most once per LT_POLL elements, so Ctrl-C stops a long loop
+ * over small runs; a single contiguous run is one call (a bounded, fast pass). */
+#define LT_POLL ((int64_t)1 << 20)
+
+int lt_foreach_c(lt_ctx *c, int ndim, const int64_t *shape, int nop, char **base,
+                 int64_t (*bstride)[LT_MAXDIM], lt_inner_fn fn, void *ud) {
   int64_t sh[LT_MAXDIM], st[4][LT_MAXDIM];
   int nd = 0;
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] == 0) return;
+    if (shape[i] == 0) return 0;
     if (shape[i] == 1) continue;
     int merge = nd > 0;
     for (int k = 0; k < nop && merge; k++)
@@ -298,12 +347,16 @@ void lt_foreach(int ndim, const int64_t *shape, int nop, char **base,
   if (nd == 0) { /* a single element */
     for (int k = 0; k < nop; k++) inner_s[k] = 0;
     fn(base, inner_s, 1, ud);
-    return;
+    return 0;
   }
   for (int k = 0; k < nop; k++) inner_s[k] = st[k][nd - 1];
   int64_t idx[LT_MAXDIM] = {0};
-  int64_t inner = sh[nd - 1];
+  int64_t inner = sh[nd - 1], since_poll = 0;
   for (;;) {
+    if ((since_poll += inner) >= LT_POLL) {
+      since_poll = 0;
+      if (lt_interrupted(c)) return -1;
+    }
     for (int k = 0; k < nop; k++) {
       p[k] = base[k];
       for (int i = 0; i < nd - 1; i++) p[k] += idx[i] * st[k][i];
@@ -314,6 +367,6 @@ void lt_foreach(int ndim, const int64_t *shape, int nop, char **base,
       if (++idx[i] < sh[i]) break;
       idx[i] = 0;
     }
-    if (i < 0) return;
+    if (i < 0) return 0;
   }
 }

@@ -37,7 +37,11 @@ void lb_open_tensor(lua_State *L);      /* metatable + methods; expects ctx box 
 void lb_tensor_funcs(lua_State *L);     /* math functions into the module table at -2 */
 extern const luaL_Reg lb_tensor_methods[];
 extern const luaL_Reg lb_io_funcs[];        /* lurn.save, lurn.load (l_io.c) */
+extern const luaL_Reg lb_data_funcs[];      /* lurn.read_npy, save_npy, read_idx, read_csv (l_data.c) */
 void lb_open_nn(lua_State *L);          /* nn ops into the module table at -2; pops ctx */
 void lb_open_random(lua_State *L);      /* lurn.random into the module table at -2; pops ctx */
+void lb_open_runtime(lua_State *L);     /* thread settings into the module at -2; pops ctx */
+/* the context of L's lurn module (NULL before require "lurn"); may raise (memory) */
+lt_ctx *lb_state_ctx(lua_State *L);
 
 #endif

@@ -1,6 +1,9 @@
 /* luaopen_lurn: the context, tensor creation functions, grad mode, and the Lua library
  * compiled into the binary (lua/lurn/...), registered in package.preload. */
+#define _POSIX_C_SOURCE 200809L /* isatty, clock_gettime */
 #include <math.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,6 +295,21 @@ static int l_set_grad_enabled(lua_State *L) {
   return 1;
 }
 
+/* lurn.isatty(fd = 1): whether stdout (or fd) is a terminal, for progress bars */
+static int l_isatty(lua_State *L) {
+  lua_pushboolean(L, isatty((int)luaL_optinteger(L, 1, 1)));
+  return 1;
+}
+
+/* lurn.clock(): monotonic wall time in seconds (os.clock is CPU time, which counts
+ * every BLAS thread) */
+static int l_clock(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9);
+  return 1;
+}
+
 static int l_memory(lua_State *L) {
   lt_ctx *c = lb_ctx(L);
   lua_createtable(L, 0, 2);
@@ -309,7 +327,8 @@ static const luaL_Reg funcs[] = {
   {"rand_like", l_rand_like}, {"randn_like", l_randn_like}, {"full_like", l_full_like},
   {"cat", l_cat}, {"stack", l_stack}, {"where", l_where}, {"manual_seed", l_manual_seed},
   {"is_tensor", l_is_tensor}, {"is_grad_enabled", l_is_grad_enabled},
-  {"set_grad_enabled", l_set_grad_enabled}, {"memory", l_memory}, {NULL, NULL}};
+  {"set_grad_enabled", l_set_grad_enabled}, {"memory", l_memory},
+  {"isatty", l_isatty}, {"clock", l_clock}, {NULL, NULL}};
 
 /* ---- the embedded Lua library ---- */
 static int load_embedded(lua_State *L, const lb_lua_source *s) {
@@ -354,9 +373,13 @@ int luaopen_lurn(lua_State *L) {
   lua_pushvalue(L, ctx);
   luaL_setfuncs(L, lb_io_funcs, 1);
   lua_pushvalue(L, ctx);
+  luaL_setfuncs(L, lb_data_funcs, 1);
+  lua_pushvalue(L, ctx);
   lb_open_nn(L);
   lua_pushvalue(L, ctx);
   lb_open_random(L);
+  lua_pushvalue(L, ctx);
+  lb_open_runtime(L);
   lua_pushvalue(L, ctx);
   lb_open_tensor(L); /* pushes ctx copy's methods: stack ... mod ctx methods */
   lua_pushvalue(L, mod);

@@ -28,13 +28,15 @@ local function fashion_mnist(opts)
       .. "(or pass {root = dir} holding %s and %s)"):format(img_path, files[1], files[2]), 2)
   end
   if not lurn.read_idx then error("fashion_mnist: this build has no IDX reader", 2) end
-  local images, labels = lurn.read_idx(img_path), lurn.read_idx(lbl_path)
+  local images = lurn.read_idx(img_path, {dtype = "float32"})
+  local labels = lurn.read_idx(lbl_path)
   local n = images:size(0)
   if labels:size(0) ~= n then
     error(("fashion_mnist: %d images but %d labels"):format(n, labels:size(0)), 2)
   end
-  local X = lurn.no_grad(function() return images:reshape(n, -1):float() / 255 end)
-  return X, labels:long()
+  local X = images:view(n, -1) / 255
+  images:free()
+  return X, labels
 end
 
 return {fashion_mnist = fashion_mnist, classes = CLASSES}

@@ -43,6 +43,20 @@ function Sequential.__index(self, k)
   return base_index(self, k)
 end
 
+local base_newindex = Sequential.__newindex
+function Sequential.__newindex(self, k, v)
+  if math.type(k) == "integer" then -- seq[4] = layer replaces the child at position 4
+    local i, n = 0, #self
+    if k < 0 then k = k + n end
+    for name in self:named_children() do
+      if i == k then return base_newindex(self, name, v) end
+      i = i + 1
+    end
+    error(("Sequential: index %d out of range for %d children"):format(k, n), 2)
+  end
+  return base_newindex(self, k, v)
+end
+
 function Sequential.__len(self)
   local n = 0
   for _ in self:named_children() do n = n + 1 end

@@ -1,0 +1,38 @@
+/* Runtime settings and the context's registry entry: lurn.set_num_threads,
+ * lurn.get_num_threads, and lb_state_ctx for C code outside the binding (the lurn
+ * executable, the embedding API) that must reach the context of a lua_State. */
+#include "binding.h"
+
+#define LB_CTX_KEY "lurn.ctx"
+
+static int l_set_num_threads(lua_State *L) {
+  lua_Integer n = luaL_checkinteger(L, 1);
+  luaL_argcheck(L, n >= 1 && n <= 4096, 1, "thread count must be in 1..4096");
+  lt_set_num_threads(lb_ctx(L), (int)n);
+  return 0;
+}
+
+static int l_get_num_threads(lua_State *L) {
+  lua_pushinteger(L, lt_get_num_threads(lb_ctx(L)));
+  return 1;
+}
+
+static const luaL_Reg runtime_funcs[] = {
+  {"set_num_threads", l_set_num_threads}, {"get_num_threads", l_get_num_threads},
+  {NULL, NULL}};
+
+/* stack: module table, ctx box; adds the functions, records the box in the registry
+ * and pops it */
+void lb_open_runtime(lua_State *L) {
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, LB_CTX_KEY);
+  luaL_setfuncs(L, runtime_funcs, 1);
+}
+
+lt_ctx *lb_state_ctx(lua_State *L) {
+  lt_ctx *c = NULL;
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LB_CTX_KEY) == LUA_TUSERDATA)
+    c = *(lt_ctx **)lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return c;
+}
