@@ -36,7 +36,7 @@ def per_step(text):
 
 
 print(f"threads: {THREADS}\n")
-_, _, lout = run([LURN, os.path.join(ROOT, "bench", "bench_lurn.lua"), "--threads", THREADS])
+_, _, lout = run([LURN, "--threads", THREADS, os.path.join(ROOT, "bench", "bench_lurn.lua")])
 _, _, tout = run(["/usr/bin/python3", os.path.join(REF, "bench_torch.py"), THREADS])
 lsteps, tsteps = per_step(lout), per_step(tout)
 print(f"{'workload (training step, Adam, CE)':42} {'lurn us':>10} {'torch us':>10} {'speedup':>8}")
@@ -55,9 +55,9 @@ print(f"\nGEMM 2048^3 GFLOP/s: lurn {gl.group(1)}, OpenBLAS alone {gb.group(1)} 
 print(f"elementwise x + 0.5*y: lurn {ew.group(1)} GB/s; memory triad (plain C) {mb.group(1)} GB/s")
 
 for label, lurn_cmd, torch_cmd in [
-    ("seed suite", [LURN, os.path.join(ROOT, "scripts", "seed", "run_all.lua")],
+    ("seed suite", [LURN, "--threads", THREADS, os.path.join(ROOT, "scripts", "seed", "run_all.lua")],
      ["/usr/bin/python3", os.path.join(REF, "seed_notebook.py")]),
-    ("Fashion-MNIST suite", [LURN, os.path.join(ROOT, "scripts", "fashion", "run_all.lua"), "--threads", THREADS],
+    ("Fashion-MNIST suite", [LURN, "--threads", THREADS, os.path.join(ROOT, "scripts", "fashion", "run_all.lua")],
      ["/usr/bin/python3", os.path.join(REF, "fmnist_torch.py"), THREADS]),
 ]:
     if "fashion" in label.lower() and not os.path.exists("/usr/share/datasets/fashion-mnist"):
@@ -69,6 +69,7 @@ for label, lurn_cmd, torch_cmd in [
     subprocess.run(["rm", "-rf", scratch])
     print(f"\n{label}: lurn {lw:.2f} s, {lr:.0f} MiB peak RSS | PyTorch {tw:.2f} s, {tr:.0f} MiB "
           f"| {tw / lw:.1f}x faster, {tr / lr:.1f}x less memory")
-    if "fashion" in label.lower():
-        print("  lurn:   " + " | ".join(l for l in lo.splitlines() if re.search(r"acc|mse", l) and "epoch" not in l))
-        print("  torch:  " + " | ".join(l for l in to.splitlines() if re.search(r"acc|mse", l)))
+    if "fashion" in label.lower():  # the twin's result lines, side by side
+        for key in ("load", "pretrain(0-4)", "target(5-9", "distill", "multitask acc", "total"):
+            pick = lambda text: next((l.strip() for l in text.splitlines() if l.startswith(key)), "-")
+            print(f"  lurn:  {pick(lo)}\n  torch: {pick(to)}")
