@@ -6,6 +6,7 @@
  * is used as a size or an offset, and all arithmetic on them is overflow-checked. */
 #define _POSIX_C_SOURCE 200809L /* open, fsync, rename semantics, getpid */
 #include "safetensors.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -861,38 +862,12 @@ fail:
 }
 
 lt_st_file *lt_st_load(lt_ctx *c, const char *path) {
-  parser ps = {.c = c, .label = path}; /* for bad() */
-  int fd = open(path, O_RDONLY);
-  if (fd < 0) return bad(&ps, "cannot open: %s", strerror(errno)), NULL;
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    return bad(&ps, "%s", strerror(err)), NULL;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    return bad(&ps, "%s", S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file"), NULL;
-  }
-  size_t len = (size_t)st.st_size, got = 0;
-  uint8_t *buf = malloc(len ? len : 1);
-  if (!buf) {
-    close(fd);
-    return bad(&ps, "not enough memory to read %zu bytes", len), NULL;
-  }
-  while (got < len) { /* one file, read whole; short reads and EINTR are retried */
-    ssize_t r = read(fd, buf + got, len - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) {
-      int err = errno;
-      close(fd), free(buf);
-      return bad(&ps, "read failed: %s", strerror(err)), NULL;
-    }
-    if (r == 0) break; /* the file shrank meanwhile: parse what is there */
-    got += (size_t)r;
-  }
-  close(fd);
-  lt_st_file *f = lt_st_parse(c, path, buf, got);
+  char label[400];
+  uint8_t *buf;
+  size_t len;
+  if (lt_read_file(c, lt_file_label(label, sizeof label, "load", path), path, &buf, &len) < 0)
+    return NULL;
+  lt_st_file *f = lt_st_parse(c, path, buf, len);
   free(buf);
   return f;
 }
