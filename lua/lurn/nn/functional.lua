@@ -124,7 +124,14 @@ function F.cross_entropy(input, target, o)
   if input:dim() ~= 1 and input:dim() ~= 2 then
     error(("%s: input must be [N, C] logits (or [C]), got %s"):format(name, shape_str(input.shape)), 2)
   end
-  local eps, cdim = o.label_smoothing or 0, class_dim(input)
+  local eps = o.label_smoothing or 0
+  if eps == 0 and target.dtype == "int64" then -- the common case, in one C call
+    local ok, loss = pcall(lurn._cross_entropy, input, target, o.weight, o.ignore_index or -100,
+                           o.reduction or "mean", name)
+    if not ok then error(loss, 2) end
+    return loss
+  end
+  local cdim = class_dim(input)
   local C = input:size(cdim)
   local logp = input:log_softmax(cdim)
   if target.dtype == "float32" then -- class probabilities

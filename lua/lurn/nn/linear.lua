@@ -5,7 +5,7 @@ local lurn = require "lurn"
 local Module = require "lurn.nn.module"
 
 local Linear = Module:extend("Linear")
-local linear = lurn.linear
+local linear_try = lurn._linear_try
 
 function Linear:__init(in_features, out_features, opts)
   assert(math.type(in_features) == "integer" and in_features > 0, "Linear: in_features must be a positive integer")
@@ -22,12 +22,12 @@ function Linear:__init(in_features, out_features, opts)
 end
 
 function Linear:forward(x)
-  local in_features = self.in_features
-  if x:dim() == 0 or x:size(-1) ~= in_features then
-    error(("%s (Linear %d->%d): input has shape %s, expected [*, %d]"):format(
-      self:path(), in_features, self.out_features, Module.shape_str(x.shape), in_features), 3)
-  end
-  return linear(x, self.weight, self.bias)
+  local v = rawget(self, "_values")
+  local y, err = linear_try(x, v.weight, v.bias)
+  if y then return y end
+  -- the core's message ("linear: input has shape ...") with the module's path and sizes
+  error(("%s (Linear %d->%d): %s"):format(self:path(), v.in_features, v.out_features,
+    (tostring(err):gsub("^linear: ", ""))), 3)
 end
 
 function Linear:extra_repr()

@@ -3,7 +3,7 @@ local lurn = require "lurn"
 local class = require "lurn.class"
 local Optimizer = require "lurn.optim.optimizer"
 
-local adam_step = lurn._adam_step
+local adam_group = lurn._adam_group
 
 local function make(name, decoupled, default_wd)
   local cls = class(name, Optimizer)
@@ -16,17 +16,10 @@ local function make(name, decoupled, default_wd)
     Optimizer.__init(self, params, {lr = opts.lr or 1e-3, betas = betas, eps = opts.eps or 1e-8,
       weight_decay = opts.weight_decay or default_wd, amsgrad = opts.amsgrad or false})
   end
+  -- each group's update runs in C (lurn._adam_group): state tables keyed by parameter,
+  -- {step, exp_avg, exp_avg_sq [, max_exp_avg_sq]}, created on a parameter's first step
   function cls:step()
-    self:each_param(function(p, grad, st, g)
-      if not st.step then
-        st.step = 0
-        st.exp_avg, st.exp_avg_sq = lurn.zeros_like(p), lurn.zeros_like(p)
-        if g.amsgrad then st.max_exp_avg_sq = lurn.zeros_like(p) end
-      end
-      st.step = st.step + 1
-      adam_step(p, grad, st.exp_avg, st.exp_avg_sq, g.amsgrad and st.max_exp_avg_sq or nil,
-                g, st.step, decoupled)
-    end)
+    for _, g in ipairs(self.param_groups) do adam_group(g, self.state, decoupled) end
   end
   return cls
 end

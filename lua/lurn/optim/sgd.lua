@@ -4,7 +4,7 @@ local class = require "lurn.class"
 local Optimizer = require "lurn.optim.optimizer"
 
 local SGD = class("SGD", Optimizer)
-local sgd_step = lurn._sgd_step
+local sgd_group = lurn._sgd_group
 
 function SGD:__init(params, opts)
   opts = opts or {}
@@ -16,15 +16,9 @@ function SGD:__init(params, opts)
   Optimizer.__init(self, params, d)
 end
 
+-- each group's update runs in C (lurn._sgd_group); state: {momentum_buffer}
 function SGD:step()
-  self:each_param(function(p, grad, st, g)
-    local buf, first = st.momentum_buffer, false
-    if g.momentum ~= 0 and not buf then
-      buf = lurn.zeros_like(p)
-      st.momentum_buffer, first = buf, true
-    end
-    sgd_step(p, grad, g.momentum ~= 0 and buf or nil, g, first)
-  end)
+  for _, g in ipairs(self.param_groups) do sgd_group(g, self.state) end
 end
 
 return SGD
