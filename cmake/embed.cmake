@@ -94,6 +94,15 @@ foreach(src ${EMBED_SH_TESTS})
   set_tests_properties(embed.${name} PROPERTIES ENVIRONMENT "LURN_SANITIZE=$<BOOL:${LURN_SANITIZE}>")
 endforeach()
 
+# test_valgrind.sh runs the embedding example (examples/embed/host.c, built here against
+# liblurn.so) under memcheck; it skips (77) when valgrind is missing and in the sanitizer
+# build (valgrind cannot run ASan binaries)
+add_executable(embed_host examples/embed/host.c)
+target_link_libraries(embed_host PRIVATE lurn_shared)
+if(TEST embed.test_valgrind)
+  set_tests_properties(embed.test_valgrind PROPERTIES SKIP_RETURN_CODE 77)
+endif()
+
 # the REPL's pseudo-terminal test skips (77) only when python3 is missing
 if(TEST cli.test_repl)
   set_tests_properties(cli.test_repl PROPERTIES SKIP_RETURN_CODE 77)

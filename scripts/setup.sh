@@ -2,9 +2,10 @@
 # needs, then configure and build. Usage: lurn_setup [build-dir] [extra cmake args...]
 LURN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # libedit-dev: REPL line editing (BSD; GNU readline is GPL); lua5.4: the lurn.so module test;
-# dataset-fashion-mnist: the real-data experiments (30 MB) and their tests
+# dataset-fashion-mnist: the real-data experiments (30 MB) and their tests; valgrind: the
+# embedding example's memcheck test (tests/embed/test_valgrind.sh)
 LURN_PACKAGES="cmake gcc make pkg-config liblua5.4-dev libopenblas-dev zlib1g-dev libedit-dev lua5.4
-  dataset-fashion-mnist"
+  dataset-fashion-mnist valgrind"
 
 lurn_missing_packages() {
   local missing=""

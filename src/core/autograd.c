@@ -6,15 +6,105 @@
  * output saves a detached alias of it. */
 #include "core.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int lt_grad_enabled(const lt_ctx *c) { return c->grad_enabled; }
 void lt_set_grad_enabled(lt_ctx *c, int on) { c->grad_enabled = on != 0; }
 
+/* ---- detect_anomaly ----
+ * Checked in two central places. Forward: lt_record, which every op that computes a float
+ * tensor calls once its output is written (grad mode or not, before deciding whether to
+ * record), so one check covers every op and knows its name and inputs; views are skipped
+ * (they compute nothing). Backward: after each node's backward, on the gradients it
+ * produced (and on the root before starting); the ops that backward functions run
+ * internally are not checked one by one (lt_backward mutes the forward check).
+ * Creation functions, in-place updates (copy_, fill_, optimizer steps) and conversions are
+ * not ops in this sense; a NaN/Inf they bring in is reported by the first op that reads
+ * it, as an input that "already contains" it. Off, the cost is one branch per op. */
+typedef struct { unsigned bad; } scan_ud;
+
+static void scan_run(char **p, const int64_t *s, int64_t n, void *ud) {
+  unsigned bad = 0;
+  uint32_t u;
+  const char *q = p[0];
+  if (s[0] == (int64_t)sizeof(float)) { /* contiguous: a loop the compiler vectorises */
+    for (int64_t i = 0; i < n; i++) {
+      memcpy(&u, q + i * (int64_t)sizeof u, sizeof u);
+      bad |= (u & 0x7f800000u) == 0x7f800000u; /* all-ones exponent: inf or nan */
+    }
+  } else {
+    for (int64_t i = 0; i < n; i++, q += s[0]) {
+      memcpy(&u, q, sizeof u);
+      bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+  }
+  ((scan_ud *)ud)->bad |= bad;
+}
+
+static void scan_nan(char **p, const int64_t *s, int64_t n, void *ud) {
+  const char *q = p[0];
+  for (int64_t i = 0; i < n; i++, q += s[0]) {
+    float v;
+    memcpy(&v, q, sizeof v);
+    if (v != v) ((scan_ud *)ud)->bad = 1;
+  }
+}
+
+const char *lt_nonfinite(const lt_tensor *t) {
+  if (!t || t->dtype != LT_F32) return NULL;
+  /* each stored element once: a broadcast dim (stride 0, from expand) counts as size 1,
+   * so expanding to a huge shape does not make the scan huge */
+  int64_t bs[1][LT_MAXDIM], shape[LT_MAXDIM];
+  for (int i = 0; i < t->ndim; i++) {
+    bs[0][i] = t->stride[i] * (int64_t)sizeof(float);
+    shape[i] = t->stride[i] == 0 && t->shape[i] > 0 ? 1 : t->shape[i];
+  }
+  char *base[1] = {lt_ptr(t)};
+  scan_ud any = {0}, nan = {0};
+  lt_foreach(t->ndim, shape, 1, base, bs, scan_run, &any);
+  if (!any.bad) return NULL;
+  lt_foreach(t->ndim, shape, 1, base, bs, scan_nan, &nan); /* only on the way to an error */
+  return nan.bad ? "nan" : "inf";
+}
+
+static int anomaly_forward(lt_ctx *c, const lt_tensor *out, const char *op, int nin,
+                           lt_tensor **in) {
+  /* a view (view, transpose, expand, ... also those ops make inside others, as linear's
+   * transposed weight) computed nothing: the op that reads it reports a NaN it holds */
+  for (int i = 0; i < nin; i++)
+    if (in[i] && in[i]->st == out->st) return 0;
+  const char *bad = lt_nonfinite(out);
+  if (!bad) return 0;
+  for (int i = 0; i < nin; i++) {
+    const char *ib = lt_nonfinite(in[i]);
+    if (ib) {
+      lt_fail(c, "detect_anomaly: input %d of %s (shape %s) already contains %s: it does not "
+                 "come from a checked op (input data, an in-place update such as an optimizer "
+                 "step, or a tensor made before detect_anomaly was turned on)",
+              i + 1, op, LT_SHAPE(in[i]), ib);
+      return -1;
+    }
+  }
+  char shapes[512];
+  size_t len = 0;
+  int k = 0;
+  shapes[0] = 0;
+  for (int i = 0; i < nin && len < sizeof shapes - 130; i++) {
+    if (!in[i]) continue;
+    len += (size_t)snprintf(shapes + len, sizeof shapes - len, "%s%s", k++ ? ", " : "",
+                            LT_SHAPE(in[i]));
+  }
+  lt_fail(c, "detect_anomaly: %s produced %s in its output (input shape%s %s)", op, bad,
+          k > 1 ? "s" : "", shapes);
+  return -1;
+}
+
 int lt_record(lt_ctx *c, lt_tensor *out, const char *op, lt_backward_fn fn, int nin,
               lt_tensor **in, lt_node **node) {
   *node = NULL;
+  if (c->detect_anomaly && anomaly_forward(c, out, op, nin, in) < 0) return -1;
   if (!c->grad_enabled) return 0;
   int need = 0;
   for (int i = 0; i < nin; i++) need |= in[i] && in[i]->requires_grad;
@@ -145,6 +235,15 @@ int lt_backward(lt_ctx *c, lt_tensor *root, lt_tensor *grad, int retain_graph) {
                "(did you compute it under no_grad, or from tensors without requires_grad?)");
     return -1;
   }
+  const char *bad;
+  if (c->detect_anomaly && (bad = lt_nonfinite(root))) {
+    if (lt_numel(root) == 1)
+      lt_fail(c, "backward: the loss is %s (detect_anomaly)", bad);
+    else
+      lt_fail(c, "backward: the tensor to differentiate (shape %s) contains %s "
+                 "(detect_anomaly)", LT_SHAPE(root), bad);
+    return -1;
+  }
   lt_tensor *seed = grad;
   if (!seed) {
     if (lt_numel(root) != 1) {
@@ -160,14 +259,22 @@ int lt_backward(lt_ctx *c, lt_tensor *root, lt_tensor *grad, int retain_graph) {
               LT_SHAPE(seed), LT_SHAPE(root));
       return -1;
     }
+    if (c->detect_anomaly && (bad = lt_nonfinite(seed))) {
+      lt_fail(c, "backward: the gradient passed to backward contains %s (detect_anomaly)", bad);
+      return -1;
+    }
     lt_retain(seed);
   }
   int was = c->grad_enabled, rc = 0;
   c->grad_enabled = 0; /* backward builds no graph of its own */
+  /* the ops inside backward functions are checked through the gradients they produce */
+  int anomaly = c->detect_anomaly;
+  c->detect_anomaly = 0;
   if (!root->grad_fn) { /* a leaf */
     rc = lt_accumulate(c, &root->grad, seed);
     lt_release(seed);
     c->grad_enabled = was;
+    c->detect_anomaly = anomaly;
     return rc;
   }
   node_vec order = {0};
@@ -179,6 +286,7 @@ int lt_backward(lt_ctx *c, lt_tensor *root, lt_tensor *grad, int retain_graph) {
     free(order.v);
     lt_release(seed);
     c->grad_enabled = was;
+    c->detect_anomaly = anomaly;
     lt_fail(c, "backward: not enough memory");
     return -1;
   }
@@ -208,6 +316,10 @@ int lt_backward(lt_ctx *c, lt_tensor *root, lt_tensor *grad, int retain_graph) {
           lt_fail(c, "backward of %s: gradient for input %d has shape %s, expected %s (bug)",
                   n->op, i, LT_SHAPE(g), LT_SHAPE(t));
           rc = -1;
+        } else if (anomaly && (bad = lt_nonfinite(g))) {
+          lt_fail(c, "detect_anomaly: backward of %s produced %s in the gradient of input %d "
+                     "(shape %s)", n->op, bad, i + 1, LT_SHAPE(t));
+          rc = -1;
         } else {
           rc = lt_accumulate(c, t->grad_fn ? &t->grad_fn->gacc : &t->grad, g);
         }
@@ -230,5 +342,6 @@ int lt_backward(lt_ctx *c, lt_tensor *root, lt_tensor *grad, int retain_graph) {
   }
   free(order.v);
   c->grad_enabled = was;
+  c->detect_anomaly = anomaly;
   return rc;
 }

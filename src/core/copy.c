@@ -43,7 +43,7 @@ static void copy_inner(char **p, const int64_t *s, int64_t n, void *ud) {
   case LT_F32 * 3 + LT_F32: CONV_LOOP(float, float, v); break;
   case LT_F32 * 3 + LT_I64: CONV_LOOP(float, int64_t, v); break;
   case LT_F32 * 3 + LT_BOOL: CONV_LOOP(float, uint8_t, v); break;
-  case LT_I64 * 3 + LT_F32: CONV_LOOP(int64_t, float, v); break;
+  case LT_I64 * 3 + LT_F32: CONV_LOOP(int64_t, float, lt_to_i64(v)); break;
   case LT_I64 * 3 + LT_I64: CONV_LOOP(int64_t, int64_t, v); break;
   case LT_I64 * 3 + LT_BOOL: CONV_LOOP(int64_t, uint8_t, v); break;
   case LT_BOOL * 3 + LT_F32: CONV_LOOP(uint8_t, float, v != 0); break;
@@ -85,7 +85,7 @@ int lt_fill_(lt_ctx *c, lt_tensor *t, double v) {
   lt_storage st = {.refs = 1, .data = &val};
   one.st = &st;
   if (t->dtype == LT_F32) val.f = (float)v;
-  else if (t->dtype == LT_I64) val.i = (int64_t)v;
+  else if (t->dtype == LT_I64) val.i = lt_to_i64(v);
   else val.b = v != 0;
   int64_t bs[1][LT_MAXDIM];
   int64_t esz = (int64_t)lt_dtype_size(t->dtype);

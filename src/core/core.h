@@ -61,6 +61,10 @@ struct lt_ctx {
    * core keeps no globals. NULL: never interrupted. */
   volatile sig_atomic_t *interrupt;
   int num_threads;     /* for our own loops; 0 = the default (lt_set_num_threads) */
+  /* lurn.detect_anomaly: every op checks its float output, and backward each gradient,
+   * for NaN/Inf and fails naming the op (autograd.c). Off: one branch per op. */
+  int detect_anomaly;
+  size_t max_bytes;    /* a cap on live_bytes (0: none): a bigger tensor is refused */
 };
 
 /* ---- context and errors (tensor.c) ---- */
@@ -123,6 +127,12 @@ static inline uint8_t *lt_u8(const lt_tensor *t) { return (uint8_t *)lt_ptr(t); 
 int lt_same_shape(const lt_tensor *a, const lt_tensor *b);
 /* Normalise a possibly negative dim against ndim; -1 and an error when out of range. */
 int lt_wrap_dim(lt_ctx *c, const char *op, int64_t dim, int ndim);
+
+/* double -> int64 without undefined behaviour: NaN and values out of range give INT64_MIN,
+ * as x86's conversion instruction does (and so NumPy and PyTorch) */
+static inline int64_t lt_to_i64(double v) {
+  return v >= -0x1p63 && v < 0x1p63 ? (int64_t)v : INT64_MIN;
+}
 
 /* element access by flat row-major index, as double */
 double lt_get(const lt_tensor *t, int64_t flat);
@@ -254,9 +264,13 @@ struct lt_node {
 int lt_grad_enabled(const lt_ctx *c);
 void lt_set_grad_enabled(lt_ctx *c, int on);
 /* If grad mode is on and some input requires grad, attach a node to out and return it
- * in *node (else *node = NULL). Returns -1 on allocation failure. */
+ * in *node (else *node = NULL). Every op calls it once out is computed, grad or not:
+ * it is also where detect_anomaly checks out. Returns -1 (c->err set) on allocation
+ * failure or an anomaly. */
 int lt_record(lt_ctx *c, lt_tensor *out, const char *op, lt_backward_fn fn, int nin,
               lt_tensor **in, lt_node **node);
+/* "nan" or "inf" when a float tensor holds one (NaN first), else NULL */
+const char *lt_nonfinite(const lt_tensor *t);
 void lt_node_release(lt_node *n);
 /* Run backward from root. grad may be NULL for a one-element root. */
 int lt_backward(lt_ctx *c, lt_tensor *root, lt_tensor *grad, int retain_graph);

@@ -46,12 +46,21 @@ typedef struct {
 
 static int elem_text(const fmt_t *f, double v, char *out, size_t n) {
   if (f->mode == 4) return snprintf(out, n, "%s", v != 0 ? "true" : "false");
-  if (f->mode == 3) return snprintf(out, n, "%lld", (long long)v);
   if (isnan(v)) return snprintf(out, n, "nan");
   if (isinf(v)) return snprintf(out, n, v > 0 ? "inf" : "-inf");
   if (f->mode == 0) return snprintf(out, n, "%.0f.", v);
   if (f->mode == 1) return snprintf(out, n, "%.4f", v);
   return snprintf(out, n, "%.4e", v);
+}
+
+/* the element at flat index i as text; int64 exactly (through a double it would round past
+ * 2^53, and 2^63 would not convert back) */
+static int elem_at(const fmt_t *f, int64_t i, char *out, size_t n) {
+  const lt_tensor *t = f->t;
+  if (f->mode != 3) return elem_text(f, lt_get(t, i), out, n);
+  int64_t off = 0;
+  for (int d = 0; d < t->ndim; d++) off += (i / f->rowstride[d]) % t->shape[d] * t->stride[d];
+  return snprintf(out, n, "%lld", (long long)lt_i64(t)[off]);
 }
 
 /* is flat index i shown (not inside a summarised middle)? */
@@ -93,7 +102,7 @@ static void choose_format(fmt_t *f) {
     if (!shown(f, i)) continue;
     double v = lt_get(t, i);
     if (f->mode <= 2 && !isfinite(v)) continue; /* as PyTorch: nan/inf do not set the width */
-    int w = elem_text(f, v, tmp, sizeof tmp);
+    int w = elem_at(f, i, tmp, sizeof tmp);
     if (w > f->width) f->width = w;
   }
 }
@@ -122,7 +131,7 @@ static void emit(buf_t *b, const fmt_t *f, int d, int64_t base, int indent) {
         on_line++;
         continue;
       }
-      int w = elem_text(f, lt_get(t, base + k), tmp, sizeof tmp);
+      int w = elem_at(f, base + k, tmp, sizeof tmp);
       for (int s = w; s < f->width; s++) puts_(b, " ");
       puts_(b, tmp);
       if (k < n - 1) puts_(b, ",");
@@ -163,7 +172,7 @@ char *lt_format(lt_ctx *c, const lt_tensor *t) {
     choose_format(&f);
     if (t->ndim == 0) {
       char tmp[64];
-      elem_text(&f, lt_get(t, 0), tmp, sizeof tmp);
+      elem_at(&f, 0, tmp, sizeof tmp);
       puts_(&b, tmp);
     } else {
       emit(&b, &f, 0, 0, 7);

@@ -58,7 +58,7 @@ BIN_KERNEL(pow_f, float, float, powf(a, b))
 BIN_KERNEL(add_i, int64_t, int64_t, (int64_t)((uint64_t)a + (uint64_t)b))
 BIN_KERNEL(sub_i, int64_t, int64_t, (int64_t)((uint64_t)a - (uint64_t)b))
 BIN_KERNEL(mul_i, int64_t, int64_t, (int64_t)((uint64_t)a * (uint64_t)b))
-BIN_KERNEL(pow_i, int64_t, int64_t, (int64_t)pow((double)a, (double)b))
+BIN_KERNEL(pow_i, int64_t, int64_t, lt_to_i64(pow((double)a, (double)b)))
 #define CMP_KERNELS(T, SUF)                     \
   BIN_KERNEL(eq_##SUF, T, uint8_t, a == b)      \
   BIN_KERNEL(ne_##SUF, T, uint8_t, a != b)      \

@@ -113,9 +113,9 @@ static lt_tensor *sum_impl(lt_ctx *c, lt_tensor *x, int d, int keepdim, int all,
     int64_t *po = lt_i64(out);
     for (int64_t o = 0; o < outer; o++)
       for (int64_t i = 0; i < inner; i++) {
-        int64_t acc = 0;
-        for (int64_t k = 0; k < n; k++) acc += px[(o * n + k) * inner + i];
-        po[o * inner + i] = acc;
+        uint64_t acc = 0; /* wraps on overflow, as the integer add does */
+        for (int64_t k = 0; k < n; k++) acc += (uint64_t)px[(o * n + k) * inner + i];
+        po[o * inner + i] = (int64_t)acc;
       }
   }
   lt_release(xc);
@@ -183,6 +183,11 @@ static void maxmin_rows(const lt_tensor *xc, int64_t outer, int64_t n, int64_t i
           float v = p[k * inner];
           if (BETTER((double)v, best, is_max)) best = v, bi = k;
         }
+      } else if (xc->dtype == LT_I64) { /* exactly: as doubles, values past 2^53 would tie */
+        const int64_t *p = lt_i64(xc) + o * n * inner + i;
+        for (int64_t k = 1; k < n; k++)
+          if (is_max ? p[k * inner] > p[bi * inner] : p[k * inner] < p[bi * inner]) bi = k;
+        best = (double)p[bi * inner];
       } else {
         for (int64_t k = 1; k < n; k++) {
           double v = lt_get(xc, (o * n + k) * inner + i);
@@ -212,9 +217,11 @@ int lt_maxmin_dim(lt_ctx *c, lt_tensor *x, int64_t dim, int keepdim, int is_max,
   if (!idx || (values && !val)) goto fail;
   maxmin_rows(xc, outer, n, inner, is_max, NULL, lt_i64(idx));
   if (val) {
+    size_t esz = lt_dtype_size(x->dtype); /* the element itself: int64 exactly */
     for (int64_t o = 0; o < outer; o++)
       for (int64_t i = 0; i < inner; i++)
-        lt_set(val, o * inner + i, lt_get(xc, (o * n + lt_i64(idx)[o * inner + i]) * inner + i));
+        memcpy(lt_ptr(val) + (o * inner + i) * (int64_t)esz,
+               lt_ptr(xc) + ((o * n + lt_i64(idx)[o * inner + i]) * inner + i) * (int64_t)esz, esz);
     if (x->dtype == LT_F32) {
       lt_node *node;
       if (lt_record(c, val, op, maxmin_backward, 1, &x, &node) < 0) goto fail;
@@ -251,7 +258,9 @@ lt_tensor *lt_maxmin_all(lt_ctx *c, lt_tensor *x, int is_max) {
   int64_t at;
   lt_tensor *xc;
   if (argext_all(c, x, is_max, op, &at, &xc) < 0) return NULL;
-  lt_tensor *out = lt_scalar(c, x->dtype, lt_get(xc, at));
+  size_t esz = lt_dtype_size(x->dtype);
+  lt_tensor *out = lt_empty(c, x->dtype, 0, NULL); /* the element itself: int64 exactly */
+  if (out) memcpy(lt_ptr(out), lt_ptr(xc) + at * (int64_t)esz, esz);
   lt_tensor *idx = out ? lt_scalar(c, LT_I64, (double)at) : NULL;
   lt_release(xc);
   if (!idx) {

@@ -24,7 +24,9 @@ static lt_tensor *record1(lt_ctx *c, lt_tensor *out, lt_tensor *x, const char *o
 lt_tensor *lt_reshape(lt_ctx *c, lt_tensor *x, int ndim, const int64_t *shape, int view_only) {
   const char *op = view_only ? "view" : "reshape";
   if (ndim > LT_MAXDIM) return lt_fail(c, "%s: at most %d dims", op, LT_MAXDIM);
-  int64_t sh[LT_MAXDIM], known = 1;
+  /* nz: the product of the non-zero sizes, which the strides multiply even when a 0 makes
+   * the tensor empty: it must fit int64 too ([0, 2^62, 4] on an empty tensor) */
+  int64_t sh[LT_MAXDIM], known = 1, nz = 1;
   int infer = -1;
   for (int i = 0; i < ndim; i++) {
     sh[i] = shape[i];
@@ -34,10 +36,11 @@ lt_tensor *lt_reshape(lt_ctx *c, lt_tensor *x, int ndim, const int64_t *shape, i
     } else if (shape[i] < 0) {
       return lt_fail(c, "%s: invalid size %lld in shape", op, (long long)shape[i]);
     } else {
-      if (shape[i] && known > INT64_MAX / shape[i]) /* the element count must fit int64 */
+      if (shape[i] && nz > INT64_MAX / shape[i]) /* the element count must fit int64 */
         return lt_fail(c, "%s: shape %s has too many elements", op,
                        lt_shape_str((char[128]){0}, 128, ndim, shape));
       known *= shape[i];
+      if (shape[i]) nz *= shape[i];
     }
   }
   int64_t numel = lt_numel(x);
@@ -202,7 +205,7 @@ lt_tensor *lt_expand(lt_ctx *c, lt_tensor *x, int ndim, const int64_t *shape) {
     if (sh[i] && total > INT64_MAX / sh[i])
       return lt_fail(c, "expand: shape %s has too many elements",
                      lt_shape_str((char[128]){0}, 128, ndim, shape));
-    total *= sh[i];
+    if (sh[i]) total *= sh[i]; /* even past a 0: loops multiply the other sizes */
   }
   return record1(c, lt_alias(c, x, ndim, sh, st, x->offset), x, "expand", expand_backward,
                  NULL);

@@ -102,6 +102,9 @@ int lt_wrap_dim(lt_ctx *c, const char *op, int64_t dim, int ndim) {
 }
 
 static lt_storage *storage_new(lt_ctx *c, size_t nbytes) {
+  if (c->max_bytes && nbytes > c->max_bytes - (c->live_bytes < c->max_bytes ? c->live_bytes : c->max_bytes))
+    return lt_fail(c, "not enough memory: %zu bytes more would pass the tensor memory limit "
+                      "(%zu bytes, %zu in use)", nbytes, c->max_bytes, c->live_bytes);
   lt_storage *s = malloc(sizeof *s);
   if (!s) return lt_fail(c, "not enough memory");
   /* 64-byte alignment for vector loads; never a zero-size request */
@@ -307,7 +310,7 @@ void lt_set(lt_tensor *t, int64_t flat, double v) {
   int64_t off = flat_offset(t, flat);
   switch (t->dtype) {
   case LT_F32: lt_f32(t)[off] = (float)v; break;
-  case LT_I64: lt_i64(t)[off] = (int64_t)v; break;
+  case LT_I64: lt_i64(t)[off] = lt_to_i64(v); break;
   case LT_BOOL: lt_u8(t)[off] = v != 0; break;
   }
 }

@@ -21,7 +21,12 @@ static int l_linear(lua_State *L) {
 /* lurn._linear_try(x, weight, bias): the result, or nil and the core's message, so that
  * nn.Linear can raise it with its module path without a pcall per forward */
 static int l_linear_try(lua_State *L) {
-  lt_tensor *x = lb_check(L, 1), *W = lb_check(L, 2);
+  lt_tensor *x = lb_totensor(L, 1), *W = lb_check(L, 2);
+  if (!x) { /* a wrong input is the caller's mistake: nn.Linear names itself in it */
+    lua_pushnil(L);
+    lua_pushfstring(L, "linear: expected a tensor input, got %s", luaL_typename(L, 1));
+    return 2;
+  }
   lt_tensor *b = lua_isnoneornil(L, 3) ? NULL : lb_check(L, 3);
   lb_box *box = lb_newbox(L);
   if ((box->t = lt_linear(lb_ctx(L), x, W, b))) return lb_done(L, box);
@@ -42,6 +47,9 @@ static int l_cross_entropy(lua_State *L) {
   lt_ctx *c = lb_ctx(L);
   if (x->ndim != 1 && x->ndim != 2)
     return luaL_error(L, "%s: input must be [N, C] logits (or [C]), got %s", name, LT_SHAPE(x));
+  if (x->dtype != LT_F32)
+    return luaL_error(L, "%s: input must be float32 logits, got %s %s", name,
+                      lt_dtype_name(x->dtype), LT_SHAPE(x));
   lb_box *logp = lb_newbox(L);
   if (!(logp->t = lt_softmax(c, x, x->ndim - 1, 1))) return lb_raise(L);
   LB_RETURN(L, lt_nll_loss(c, name, logp->t, target, weight, ignore, reduction));

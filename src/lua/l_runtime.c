@@ -1,6 +1,7 @@
 /* Runtime settings and the context's registry entry: lurn.set_num_threads,
- * lurn.get_num_threads, and lb_state_ctx for C code outside the binding (the lurn
- * executable, the embedding API) that must reach the context of a lua_State. */
+ * lurn.get_num_threads, lurn.detect_anomaly, and lb_state_ctx for C code outside the
+ * binding (the lurn executable, the embedding API) that must reach the context of a
+ * lua_State. */
 #include "binding.h"
 
 #define LB_CTX_KEY "lurn.ctx"
@@ -17,9 +18,21 @@ static int l_get_num_threads(lua_State *L) {
   return 1;
 }
 
+/* lurn.detect_anomaly(on): turn the NaN/Inf checks of every op and every backward on or
+ * off and return the previous setting; with no argument, return the current one. */
+static int l_detect_anomaly(lua_State *L) {
+  lt_ctx *c = lb_ctx(L);
+  lua_pushboolean(L, c->detect_anomaly);
+  if (!lua_isnone(L, 1)) {
+    luaL_checktype(L, 1, LUA_TBOOLEAN);
+    c->detect_anomaly = lua_toboolean(L, 1);
+  }
+  return 1;
+}
+
 static const luaL_Reg runtime_funcs[] = {
   {"set_num_threads", l_set_num_threads}, {"get_num_threads", l_get_num_threads},
-  {NULL, NULL}};
+  {"detect_anomaly", l_detect_anomaly}, {NULL, NULL}};
 
 /* stack: module table, ctx box; adds the functions, records the box in the registry
  * and pops it */

@@ -174,9 +174,12 @@ static int t_newindex(lua_State *L) {
     if (!lt_same_shape(g, t) || g->dtype != LT_F32)
       return luaL_error(L, "grad: assigned %s tensor of shape %s to a tensor of shape %s",
                         lt_dtype_name(g->dtype), LT_SHAPE(g), LT_SHAPE(t));
-    lt_retain(g);
+    /* a detached alias (same data, no history, no grad of its own): keeping g itself
+     * could close a reference cycle (x.grad = x, or x.grad = x * 2 whose node holds x) */
+    lt_tensor *d = lt_detach(lb_ctx(L), g);
+    if (!d) return lb_raise(L);
     lt_release(t->grad);
-    t->grad = g;
+    t->grad = d;
   } else {
     return luaL_error(L, "cannot set field '%s' of a tensor", k);
   }
@@ -461,7 +464,7 @@ static int t_zero_(lua_State *L) {
 static void push_elem(lua_State *L, const lt_tensor *t, int64_t i) {
   double v = lt_get(t, i);
   if (t->dtype == LT_I64 && lt_is_contiguous(t)) lua_pushinteger(L, lt_i64(t)[i]); /* exact */
-  else if (t->dtype == LT_I64) lua_pushinteger(L, (lua_Integer)v);
+  else if (t->dtype == LT_I64) lua_pushinteger(L, (lua_Integer)lt_to_i64(v));
   else if (t->dtype == LT_BOOL) lua_pushboolean(L, v != 0);
   else lua_pushnumber(L, v);
 }

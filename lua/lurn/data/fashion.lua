@@ -18,14 +18,22 @@ end
 
 local function fashion_mnist(opts)
   opts = opts or {}
+  if type(opts) ~= "table" then
+    error(("fashion_mnist: options must be a table such as {split = \"test\"}, got %s"):format(type(opts)), 2)
+  end
+  if opts.root ~= nil and type(opts.root) ~= "string" then
+    error(("fashion_mnist: root must be a directory name, got %s"):format(type(opts.root)), 2)
+  end
   local split = opts.split or "train"
   local files = FILES[split]
   if not files then error("fashion_mnist: split must be \"train\" or \"test\"", 2) end
   local root = opts.root or os.getenv("LURN_FASHION_MNIST") or DEFAULT_ROOT
   local img_path, lbl_path = root .. "/" .. files[1], root .. "/" .. files[2]
-  if not exists(img_path) or not exists(lbl_path) then
-    error(("fashion_mnist: %s not found; install it with: apt-get install dataset-fashion-mnist "
-      .. "(or pass {root = dir} holding %s and %s)"):format(img_path, files[1], files[2]), 2)
+  for _, path in ipairs({img_path, lbl_path}) do -- name the file that is missing
+    if not exists(path) then
+      error(("fashion_mnist: %s not found; install it with: apt-get install dataset-fashion-mnist "
+        .. "(or pass {root = dir} holding %s and %s)"):format(path, files[1], files[2]), 2)
+    end
   end
   if not lurn.read_idx then error("fashion_mnist: this build has no IDX reader", 2) end
   local images = lurn.read_idx(img_path, {dtype = "float32"})

@@ -11,12 +11,30 @@ local DataLoader = class("DataLoader")
 
 function DataLoader:__init(dataset, opts)
   opts = opts or {}
-  if type(dataset) ~= "table" and type(dataset) ~= "userdata" then
-    error("DataLoader: expected a dataset", 3)
+  if lurn.is_tensor(dataset) then
+    error("DataLoader: expected a dataset, got a tensor; wrap tensors in data.TensorDataset(X, y)", 3)
+  end
+  -- a dataset (see data/dataset.lua): get(i) and #, or an integer __index and __len
+  local mt = (type(dataset) == "table" or type(dataset) == "userdata") and getmetatable(dataset)
+  if not mt or not (type(dataset.get) == "function" or (mt.__index and mt.__len))
+      or lurn.nn.Module.is_module(dataset) then
+    error(("DataLoader: expected a dataset (an object with :get(i) and #, such as "
+      .. "data.TensorDataset), got %s"):format(type(dataset)), 3)
+  end
+  if type(opts) ~= "table" then
+    error(("DataLoader: options must be a table such as {batch_size = 32}, got %s"):format(type(opts)), 3)
   end
   local bs = opts.batch_size or 1
   if math.type(bs) ~= "integer" or bs < 1 then
     error("DataLoader: batch_size must be a positive integer", 3)
+  end
+  for _, k in ipairs({"shuffle", "drop_last"}) do
+    if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
+      error(("DataLoader: %s must be true or false, got %s"):format(k, type(opts[k])), 3)
+    end
+  end
+  if opts.seed ~= nil and math.type(opts.seed) ~= "integer" then
+    error(("DataLoader: seed must be an integer, got %s"):format(tostring(opts.seed)), 3)
   end
   self.dataset, self.batch_size = dataset, bs
   self.shuffle, self.drop_last = opts.shuffle or false, opts.drop_last or false
@@ -39,7 +57,7 @@ end
 local function collate(dataset, idx_list)
   local fields = {}
   for j, i in ipairs(idx_list) do
-    local sample = {dataset:get(i)}
+    local sample = dataset.get and {dataset:get(i)} or dataset[i] -- a list {x, y, ...}
     for k, v in ipairs(sample) do
       fields[k] = fields[k] or {}
       fields[k][j] = lurn.is_tensor(v) and v or lurn.tensor(v)

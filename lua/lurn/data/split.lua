@@ -130,13 +130,25 @@ local function train_test_split(...)
       error(("train_test_split: argument %d has %d rows, argument 1 has %d"):format(i, t:size(0), n), 2)
     end
   end
+  if opts.random_state ~= nil and math.type(opts.random_state) ~= "integer" then
+    error(("train_test_split: random_state must be an integer, got %s"):format(
+      tostring(opts.random_state)), 2)
+  end
+  local strat = opts.stratify
+  if strat ~= nil and strat ~= false then -- labels [n], or [n, 1] as y often is
+    if not lurn.is_tensor(strat) or strat:dim() == 0 or strat:size(0) ~= n or strat:numel() ~= n then
+      error(("train_test_split: stratify must be a tensor of %d labels, got %s"):format(n,
+        lurn.is_tensor(strat) and "shape [" .. table.concat(strat.shape, ", ") .. "]" or type(strat)), 2)
+    end
+    strat = strat:reshape(n)
+  end
   local n_train, n_test = sizes(n, opts.test_size, opts.train_size)
   local train, test
   if opts.shuffle == false then
-    if opts.stratify then error("train_test_split: stratify needs shuffle = true", 2) end
+    if strat then error("train_test_split: stratify needs shuffle = true", 2) end
     train, test = lurn.arange(0, n_train), lurn.arange(n_train, n_train + n_test)
-  elseif opts.stratify then
-    train, test = stratified(opts.stratify, n_train, n_test, generator(opts.random_state))
+  elseif strat then
+    train, test = stratified(strat, n_train, n_test, generator(opts.random_state))
   else
     local perm = generator(opts.random_state):permutation(n)
     test, train = perm:narrow(0, 0, n_test), perm:narrow(0, n_test, n_train)

@@ -131,6 +131,9 @@ function F.cross_entropy(input, target, o)
     if not ok then error(loss, 2) end
     return loss
   end
+  if input.dtype ~= "float32" then
+    error(("%s: input must be float32 logits, got %s %s"):format(name, input.dtype, shape_str(input.shape)), 2)
+  end
   local cdim = class_dim(input)
   local C = input:size(cdim)
   local logp = input:log_softmax(cdim)

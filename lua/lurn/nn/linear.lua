@@ -26,7 +26,8 @@ function Linear:forward(x)
   local y, err = linear_try(x, v.weight, v.bias)
   if y then return y end
   -- the core's message ("linear: input has shape ...") with the module's path and sizes
-  error(("%s (Linear %d->%d): %s"):format(self:path(), v.in_features, v.out_features,
+  local path = self:path() -- "" for a Linear used on its own
+  error(("%s(Linear %d->%d): %s"):format(path == "" and "" or path .. " ", v.in_features, v.out_features,
     (tostring(err):gsub("^linear: ", ""))), 3)
 end
 

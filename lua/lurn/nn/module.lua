@@ -265,6 +265,10 @@ local function shape_str(shape) return "[" .. table.concat(shape, ", ") .. "]" e
 --- opts.strict (default true) raises listing every problem; opts.skip_mismatched loads
 --- the rest and leaves mismatched entries (e.g. a new head) as they are.
 function Module:load_state_dict(sd, opts)
+  if type(sd) ~= "table" then
+    error(("load_state_dict: expected a table of name -> tensor (model:state_dict() or "
+      .. "lurn.load(path)), got %s"):format(type(sd)), 2)
+  end
   opts = opts or {}
   local strict = opts.strict
   if strict == nil then strict = not opts.skip_mismatched end
@@ -366,11 +370,20 @@ end
 -- ---- unused-parameter check after backward ----
 -- DDP's "unused parameters" error, made friendly: after backward, a trainable parameter
 -- of a module that was not called in forward and got no gradient is reported once.
+-- A model none of whose parameters has a gradient took no part in this backward (its
+-- forward failed, e.g. on a bad input, or its output was not used): nothing to report.
+local function took_part(m)
+  for _, e in ipairs(named_tensors(m, "param")) do
+    if e[2].grad ~= nil then return true end
+  end
+  return false
+end
+
 local function check_unused()
   for m in pairs(CALLED) do
     local p = PARENT[m]
     local is_root = not (p and CALLED[p])
-    if is_root then
+    if is_root and took_part(m) then
       for prefix, sub in m:named_modules() do
         if not CALLED[sub] then
           local names = {}

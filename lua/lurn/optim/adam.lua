@@ -9,6 +9,9 @@ local function make(name, decoupled, default_wd)
   local cls = class(name, Optimizer)
   function cls:__init(params, opts)
     opts = opts or {}
+    if type(opts) ~= "table" then
+      error(("%s: options must be a table such as {lr = 0.001}, got %s"):format(name, type(opts)), 3)
+    end
     local betas = opts.betas or {0.9, 0.999}
     if betas[1] < 0 or betas[1] >= 1 or betas[2] < 0 or betas[2] >= 1 then
       error(name .. ": betas must be in [0, 1)", 2)

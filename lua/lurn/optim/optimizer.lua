@@ -11,8 +11,14 @@ function Optimizer:__init(params, defaults)
   self.state = {} -- parameter -> its state table
   if type(params) ~= "table" then
     error(("%s: expected a list of parameters or of parameter groups, got %s"):format(
-      self.__name, type(params)), 3)
+      self.__name, lurn.is_tensor(params) and "a tensor (pass a list: {t})" or type(params)), 4) -- above SGD:__init and the class call: the caller
   end
+  local mt = getmetatable(params)
+  if mt and mt.__is_module then
+    error(("%s: got a %s module; pass its parameters: %s(model:parameters(), ...)"):format(
+      self.__name, params:type_name(), self.__name), 4)
+  end
+  if next(params) == nil then error(self.__name .. ": got an empty parameter list", 4) end
   if #params > 0 and not lurn.is_tensor(params[1]) and type(params[1]) == "table" then
     for _, g in ipairs(params) do self:add_param_group(g) end
   else

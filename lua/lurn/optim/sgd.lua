@@ -8,6 +8,9 @@ local sgd_group = lurn._sgd_group
 
 function SGD:__init(params, opts)
   opts = opts or {}
+  if type(opts) ~= "table" then
+    error(("SGD: options must be a table such as {lr = 0.01}, got %s"):format(type(opts)), 3)
+  end
   local d = {lr = opts.lr or 1e-3, momentum = opts.momentum or 0, dampening = opts.dampening or 0,
              weight_decay = opts.weight_decay or 0, nesterov = opts.nesterov or false}
   if d.nesterov and (d.momentum <= 0 or d.dampening ~= 0) then
