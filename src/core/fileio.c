@@ -82,8 +82,8 @@ static void sync_dir(const char *path) {
   free(dir);
 }
 
-int lt_write_file_atomic(lt_ctx *c, const char *label, const char *path, const lt_span *parts,
-                         int nparts) {
+int lt_write_file_atomic_with(lt_ctx *c, const char *label, const char *path, lt_emit_fn emit,
+                              void *ud) {
   /* Not mkstemp: it creates files 0600, and a data file should get the umask's mode. */
   size_t tlen = strlen(path) + 40;
   char *tmp = malloc(tlen);
@@ -99,24 +99,24 @@ int lt_write_file_atomic(lt_ctx *c, const char *label, const char *path, const l
     free(tmp);
     return -1;
   }
-  int err = 0;
-  for (int i = 0; i < nparts && !err; i++) {
-    const char *p = parts[i].p;
-    size_t left = parts[i].n;
-    while (left > 0) {
-      ssize_t w = write(fd, p, left);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        err = w < 0 ? errno : EIO;
-        break;
-      }
-      p += w, left -= (size_t)w;
-    }
+  FILE *f = fdopen(fd, "wb");
+  if (!f) {
+    lt_fail(c, "%s: %s", label, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return -1;
   }
-  if (err) lt_fail(c, "%s: write failed: %s", label, strerror(err));
-  else if (fsync(fd) != 0) lt_fail(c, "%s: write failed: %s", label, strerror(errno));
-  else rc = 0;
-  if (close(fd) != 0 && rc == 0) {
+  if (emit(c, f, ud) < 0) { /* c->err says why, without the label */
+    char why[sizeof c->err];
+    snprintf(why, sizeof why, "%s", c->err);
+    lt_fail(c, "%s: %s", label, why);
+  } else if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+    lt_fail(c, "%s: write failed: %s", label, strerror(errno));
+  } else {
+    rc = 0;
+  }
+  if (fclose(f) != 0 && rc == 0) {
     lt_fail(c, "%s: write failed: %s", label, strerror(errno));
     rc = -1;
   }
@@ -128,4 +128,27 @@ int lt_write_file_atomic(lt_ctx *c, const char *label, const char *path, const l
   else sync_dir(path);
   free(tmp);
   return rc;
+}
+
+typedef struct {
+  const lt_span *parts;
+  int n;
+} spans_ud;
+
+static int emit_spans(lt_ctx *c, FILE *f, void *ud) {
+  const spans_ud *s = ud;
+  for (int i = 0; i < s->n; i++) {
+    errno = 0;
+    if (s->parts[i].n && fwrite(s->parts[i].p, 1, s->parts[i].n, f) != s->parts[i].n) {
+      lt_fail(c, "write failed: %s", strerror(errno ? errno : EIO));
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int lt_write_file_atomic(lt_ctx *c, const char *label, const char *path, const lt_span *parts,
+                         int nparts) {
+  spans_ud ud = {parts, nparts};
+  return lt_write_file_atomic_with(c, label, path, emit_spans, &ud);
 }

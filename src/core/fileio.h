@@ -4,6 +4,8 @@
 #ifndef LURN_FILEIO_H
 #define LURN_FILEIO_H
 
+#include <stdio.h>
+
 #include "core.h"
 
 /* Read the regular file at path into a malloc'd buffer (*buf, *len; the caller frees).
@@ -21,6 +23,12 @@ typedef struct {
  * intact and no temporary file remains. Returns 0, or -1 with c->err set. */
 int lt_write_file_atomic(lt_ctx *c, const char *label, const char *path, const lt_span *parts,
                          int nparts);
+
+/* The same for content produced by emit(c, f, ud), which writes to f and returns 0, or -1
+ * with the reason (without the label) in c->err: for writers that stream large data. */
+typedef int (*lt_emit_fn)(lt_ctx *c, FILE *f, void *ud);
+int lt_write_file_atomic_with(lt_ctx *c, const char *label, const char *path, lt_emit_fn emit,
+                              void *ud);
 
 /* The bytes p[0..n) as text for an error message: printable ASCII as is, anything else
  * as \xNN, cut short with "..." to fit cap. Returns out. */

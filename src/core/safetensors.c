@@ -322,77 +322,32 @@ int lt_st_serialize(lt_ctx *c, size_t n, const char *const *names, lt_tensor *co
   return 0;
 }
 
-/* fsync the directory so the rename itself survives a crash. Best effort: the data is
- * already in place, and some file systems refuse fsync on a directory. */
-static void sync_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-  if (!dir) return;
-  int fd = open(dir, O_RDONLY);
-  if (fd >= 0) fsync(fd), close(fd);
-  free(dir);
+typedef struct {
+  const sink *hdr;
+  const item *items;
+  size_t n;
+} save_ud;
+
+static int emit_file(lt_ctx *c, FILE *f, void *ud) {
+  const save_ud *u = ud;
+  sink s = {.f = f};
+  if (put_all(c, &s, u->hdr, u->items, u->n) < 0) return -1; /* c->err: no memory for a copy */
+  if (s.err) return lt_fail(c, "write failed: %s", strerror(s.err)), -1;
+  return 0;
 }
 
 int lt_st_save(lt_ctx *c, const char *path, size_t n, const char *const *names,
                lt_tensor *const *ts, size_t nmeta, const char *const *keys,
                const char *const *values) {
   char label[400];
-  snprintf(label, sizeof label, "save '%.300s'", path);
+  lt_file_label(label, sizeof label, "save", path);
   sink hdr = {0};
   item *items = NULL;
-  if (build_header(c, label, n, names, ts, nmeta, keys, values, &items, &hdr) < 0) {
-    free(hdr.mem);
-    return -1;
+  int rc = build_header(c, label, n, names, ts, nmeta, keys, values, &items, &hdr);
+  if (rc == 0) {
+    save_ud u = {&hdr, items, n};
+    rc = lt_write_file_atomic_with(c, label, path, emit_file, &u); /* temp file + rename */
   }
-  /* The temporary file lives next to the target so rename() is atomic. Not mkstemp:
-   * it creates files 0600, and a checkpoint should get the usual umask permissions. */
-  size_t tlen = strlen(path) + 40;
-  char *tmp = malloc(tlen);
-  int fd = -1, rc = -1;
-  FILE *f = NULL;
-  if (!tmp) {
-    lt_fail(c, "%s: not enough memory", label);
-    goto done;
-  }
-  for (int i = 0; i < 100 && fd < 0; i++) {
-    snprintf(tmp, tlen, "%s.tmp%ld-%d", path, (long)getpid(), i);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
-    if (fd < 0 && errno != EEXIST) break;
-  }
-  if (fd < 0) {
-    lt_fail(c, "%s: cannot create a temporary file in its directory: %s", label, strerror(errno));
-    goto done;
-  }
-  if (!(f = fdopen(fd, "wb"))) {
-    lt_fail(c, "%s: %s", label, strerror(errno));
-    close(fd);
-    unlink(tmp);
-    goto done;
-  }
-  sink s = {.f = f};
-  if (put_all(c, &s, &hdr, items, n) < 0) { /* c->err is set (no memory for a copy) */
-    char why[sizeof c->err];
-    snprintf(why, sizeof why, "%s", c->err);
-    lt_fail(c, "%s: %s", label, why);
-  } else if (s.err) {
-    lt_fail(c, "%s: write failed: %s", label, strerror(s.err));
-  } else if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-    lt_fail(c, "%s: write failed: %s", label, strerror(errno));
-  } else {
-    rc = 0;
-  }
-  if (fclose(f) != 0 && rc == 0) {
-    lt_fail(c, "%s: write failed: %s", label, strerror(errno));
-    rc = -1;
-  }
-  if (rc == 0 && rename(tmp, path) != 0) {
-    lt_fail(c, "%s: cannot replace the file: %s", label, strerror(errno));
-    rc = -1;
-  }
-  if (rc < 0) unlink(tmp); /* the target, if any, is untouched */
-  else sync_dir(path);
-done:
-  free(tmp);
   free(items);
   free(hdr.mem);
   return rc;
