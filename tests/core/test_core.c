@@ -7,16 +7,7 @@
 
 #include "core.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                              \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      failures++;                                                     \
-      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fprintf(stderr, "\n");                                          \
-    }                                                                 \
-  } while (0)
+#include "check.h"
 
 static lt_tensor *mk(lt_ctx *c, int ndim, const int64_t *shape, const float *v) {
   lt_tensor *t = lt_empty(c, LT_F32, ndim, shape);
