@@ -136,7 +136,10 @@ typedef enum {
 } lurn_Mode;
 
 /* A float32 tensor of the given shape (ndim 0..8, sizes >= 0) over row-major data, or
- * NULL (message in lurn_last_error(S)). */
+ * NULL with a message in lurn_last_error(S) naming the problem and the shape: NULL data
+ * or shape, ndim out of range, a negative size, or more than 2^40 bytes (the element and
+ * byte counts are checked without overflow, zero sizes included, in both modes) are
+ * refused before anything is allocated. */
 lurn_Tensor *lurn_tensor_from_buffer(lurn_State *S, const float *data, int ndim,
                                      const int64_t *shape, lurn_Mode mode);
 /* The tensor's elements if it is a contiguous float32 tensor, else NULL (use

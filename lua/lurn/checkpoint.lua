@@ -43,6 +43,10 @@ end
 M.encode, M.decode = encode, decode
 
 local function param_names(model)
+  if type(model) ~= "table" or type(model.named_parameters) ~= "function" then
+    error(("optimizer state: expected the model (an nn.Module) whose parameters name the state, got %s")
+      :format(type(model)), 4)
+  end
   local names = {}
   for name, p in model:named_parameters() do names[p] = name end
   return names
@@ -77,10 +81,44 @@ function M.optimizer_state(opt, model)
   return tensors, meta
 end
 
+-- A file's optimizer entries, checked before anything changes (a file written by another
+-- program, or damaged, must not leave an optimizer with lr = "abc" that fails steps later):
+-- a hyperparameter decodes to a value of the type the optimizer's group holds (a number
+-- for lr, a list of as many numbers for betas, a boolean for amsgrad), a state value to a
+-- number (step: an integer >= 0), and a state tensor is float32.
+local function check_optimizer_state(opt, tensors, meta, where)
+  for key, v in pairs(meta) do
+    local g, k = key:match("^group%.(%d+)%.(.+)$")
+    local group = g and opt.param_groups[tonumber(g)]
+    if group and k ~= "params" then
+      local d, cur = decode(v), group[k]
+      if d == nil or (cur ~= nil and type(d) ~= type(cur))
+         or (type(d) == "table" and type(cur) == "table" and #d ~= #cur) then
+        error(("%s: optimizer setting '%s' of group %s is %q, not %s"):format(where, k, g, v,
+          type(cur) == "table" and ("a list of %d numbers"):format(#cur) or ("a " .. type(cur))), 0)
+      end
+    end
+    local name, f = key:match("^state%.(.+)%.([%w_]+)$")
+    if name then
+      local d = decode(v)
+      if type(d) ~= "number" or (f == "step" and (math.type(d) ~= "integer" or d < 0)) then
+        error(("%s: optimizer state '%s' is %q, not %s"):format(where, key, v,
+          f == "step" and "a step count" or "a number"), 0)
+      end
+    end
+  end
+  for key, t in pairs(tensors) do
+    if key:match("^state%.") and t.dtype ~= "float32" then
+      error(("%s: optimizer state '%s' is a tensor of dtype %s, not float32"):format(where, key, t.dtype), 0)
+    end
+  end
+end
+
 --- opt:load_state_dict(tensors, metadata, model): restores hyperparameters by group and
 --- state by parameter name. State whose shape no longer matches (a swapped head) is
 --- skipped and reported; returns {restored = n, skipped = {names}}.
-function M.load_optimizer_state(opt, tensors, meta, model)
+function M.load_optimizer_state(opt, tensors, meta, model, where)
+  check_optimizer_state(opt, tensors, meta, where or (opt.__name .. ":load_state_dict"))
   local by_name = {}
   for name, p in model:named_parameters() do by_name[name] = p end
   for key, v in pairs(meta) do
@@ -158,9 +196,12 @@ function M.load(path, o)
     if rest then extra[rest] = decode(v) end
   end
   local info = {extra = extra}
+  local where = "load_checkpoint: " .. path
+  -- the optimizer's entries first: a bad one must fail before the model is changed
+  if o.optimizer then check_optimizer_state(o.optimizer, opt_sd, opt_meta, where) end
   info.model = o.model:load_state_dict(model_sd, {strict = o.strict ~= false and not o.skip_mismatched,
                                                    skip_mismatched = o.skip_mismatched})
-  if o.optimizer then info.optimizer = M.load_optimizer_state(o.optimizer, opt_sd, opt_meta, o.model) end
+  if o.optimizer then info.optimizer = M.load_optimizer_state(o.optimizer, opt_sd, opt_meta, o.model, where) end
   return info
 end
 

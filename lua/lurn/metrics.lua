@@ -18,6 +18,7 @@ local function before(a, b)
 end
 
 function History:log(row)
+  if type(row) ~= "table" then error(("History:log expects a table {column = value}, got %s"):format(type(row)), 2) end
   local copy, new = {}, {}
   for k, v in pairs(row) do
     copy[k] = v
@@ -44,7 +45,12 @@ local function csv_cell(v)
   return s
 end
 
+local function check_path(fn, path)
+  if type(path) ~= "string" then error(("History:%s expects a file name, got %s"):format(fn, type(path)), 3) end
+end
+
 function History:to_csv(path)
+  check_path("to_csv", path)
   local f = assert(io.open(path, "w"))
   local head = {}
   for i, c in ipairs(self.columns) do head[i] = csv_cell(c) end
@@ -64,6 +70,8 @@ local function esc(s) return (tostring(s):gsub("&", "&amp;"):gsub("<", "&lt;"):g
 --- plot_svg(path, {x = column (default: row number), y = {columns}, by = column, title})
 --- With `by`, rows are grouped by that column's value and each group is one line of y[1].
 function History:plot_svg(path, o)
+  check_path("plot_svg", path)
+  if o ~= nil and type(o) ~= "table" then error(("History:plot_svg: options must be a table, got %s"):format(type(o)), 2) end
   o = o or {}
   if o.by then -- regroup: one synthetic column per group
     local grouped, names, seen = History(), {}, {}

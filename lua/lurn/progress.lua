@@ -17,7 +17,13 @@ local function fmt_time(s)
 end
 
 function Bar:__init(o)
+  if o ~= nil and type(o) ~= "table" then
+    error(("progress.Bar: options must be a table such as {total = n, desc = \"epoch 1\"}, got %s"):format(type(o)), 3)
+  end
   o = o or {}
+  if o.total ~= nil and type(o.total) ~= "number" then
+    error(("progress.Bar: total must be a number, got %s"):format(type(o.total)), 3)
+  end
   self.total, self.desc, self.n = o.total or 0, o.desc or "", 0
   self.start = lurn.clock()
   self.tty = o.tty
@@ -53,6 +59,8 @@ end
 
 --- one more step done (or `k` steps); stats is a table of numbers to show
 function Bar:update(stats, k)
+  if k ~= nil and type(k) ~= "number" then error(("Bar:update: k must be a number of steps, got %s"):format(type(k)), 2) end
+  if stats ~= nil and type(stats) ~= "table" then error(("Bar:update: stats must be a table, got %s"):format(type(stats)), 2) end
   self.n = self.n + (k or 1)
   self.stats = stats or self.stats
   if self.quiet then return end

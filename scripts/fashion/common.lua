@@ -56,9 +56,10 @@ function M.fit(model, X, epochs, loss_fn, o)
       local b = perm:narrow(0, i, math.min(bs, n - i))
       opt:zero_grad()
       local loss = loss_fn(model(X:index_select(0, b)), b)
+      -- a NaN/Inf loss stops the run here, naming it, before it reaches the weights
+      local l = lurn.check_loss(loss, "%s epoch %d step %d", o.name or "fit", ep, i // bs + 1)
       loss:backward()
       opt:step()
-      local l = loss:item()
       total = total + l
       bar:update({loss = l})
     end

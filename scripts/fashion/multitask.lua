@@ -50,6 +50,7 @@ local function run(name, weighting)
       else
         loss = lc + lr
       end
+      lurn.check_loss(loss, "%s epoch %d step %d", name, ep, i // 128 + 1)
       opt:zero_grad(); loss:backward(); opt:step()
     end
   end

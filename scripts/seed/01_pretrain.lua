@@ -16,9 +16,10 @@ for epoch = 1, 10 do
   model:train()
   optimizer:zero_grad()
   local loss = criterion(model(X_train), y_train)
+  local l = lurn.check_loss(loss, "pre-training epoch %d", epoch) -- NaN/Inf: stop, say where
   loss:backward()
   optimizer:step()
-  print(("Epoch %d, Loss: %.6f"):format(epoch, loss:item()))
+  print(("Epoch %d, Loss: %.6f"):format(epoch, l))
 end
 
 model:eval()

@@ -23,9 +23,10 @@ for epoch = 1, 5 do
   model:train()
   optimizer:zero_grad()
   local loss = criterion(model:logits(X_train), y_train)
+  local l = lurn.check_loss(loss, "feature extraction epoch %d", epoch) -- NaN/Inf: stop, say where
   loss:backward()
   optimizer:step()
-  print(("Epoch %d, Loss: %.6f"):format(epoch, loss:item()))
+  print(("Epoch %d, Loss: %.6f"):format(epoch, l))
 end
 
 model:eval()

@@ -21,9 +21,10 @@ for epoch = 1, 10 do
   teacher:train()
   optimizer:zero_grad()
   local loss = criterion(teacher(X_train), yf_train)
+  local l = lurn.check_loss(loss, "teacher epoch %d", epoch) -- NaN/Inf: stop, say where
   loss:backward()
   optimizer:step()
-  print(("Teacher Model - Epoch %d, BCE Loss: %.6f"):format(epoch, loss:item()))
+  print(("Teacher Model - Epoch %d, BCE Loss: %.6f"):format(epoch, l))
 end
 
 local function accuracy(p, target) return p:gt(0.5):float():eq(target):float():mean():item() end
@@ -45,9 +46,10 @@ for epoch = 1, 10 do
   optimizer_student:zero_grad()
   local loss = F.distillation_loss(two_class(student:logits(X_train)), teacher_logits, y_train,
                                    {T = T, alpha = alpha})
+  local l = lurn.check_loss(loss, "student epoch %d", epoch)
   loss:backward()
   optimizer_student:step()
-  print(("Student Model - Epoch %d, KD Loss: %.6f"):format(epoch, loss:item()))
+  print(("Student Model - Epoch %d, KD Loss: %.6f"):format(epoch, l))
 end
 
 student:eval()

@@ -22,12 +22,15 @@ local optimizer = optim.Adam(model:parameters(), {lr = 0.001})
 for epoch = 1, 10 do
   model:train()
   local loss_class, loss_reg
+  local step = 0
   for X_batch, yc_batch, yr_batch in train_loader:iter() do
+    step = step + 1
     optimizer:zero_grad()
     local class_pred, reg_pred = model(X_batch)
     loss_class = criterion_class(class_pred, yc_batch)
     loss_reg = criterion_reg(reg_pred, yr_batch)
     local loss = loss_class + loss_reg
+    lurn.check_loss(loss, "multi-task epoch %d step %d", epoch, step) -- NaN/Inf: stop, say where
     loss:backward()
     optimizer:step()
   end

@@ -73,10 +73,12 @@ static void fill_inner(char **p, const int64_t *s, int64_t n, void *ud) {
   for (int64_t i = 0; i < n; i++) memcpy(p[0] + i * s[0], lt_ptr(v), esz);
 }
 
-int lt_fill_(lt_ctx *c, lt_tensor *t, double v) {
+int lt_fill_(lt_ctx *c, lt_tensor *t, double v) { return lt_fill_num_(c, t, lt_num_f(v)); }
+
+int lt_fill_num_(lt_ctx *c, lt_tensor *t, lt_num v) {
   (void)c;
   if (t->dtype == LT_F32 && lt_is_contiguous(t)) { /* the common case, vectorised */
-    float *p = lt_f32(t), f = (float)v;
+    float *p = lt_f32(t), f = (float)v.d;
     for (int64_t i = 0, n = lt_numel(t); i < n; i++) p[i] = f;
     return 0;
   }
@@ -84,9 +86,9 @@ int lt_fill_(lt_ctx *c, lt_tensor *t, double v) {
   lt_tensor one = {.refs = 1, .dtype = t->dtype};
   lt_storage st = {.refs = 1, .data = &val};
   one.st = &st;
-  if (t->dtype == LT_F32) val.f = (float)v;
-  else if (t->dtype == LT_I64) val.i = lt_to_i64(v);
-  else val.b = v != 0;
+  if (t->dtype == LT_F32) val.f = (float)v.d;
+  else if (t->dtype == LT_I64) val.i = lt_num_to_i64(v); /* an integer exactly */
+  else val.b = v.is_int ? v.i != 0 : v.d != 0;
   int64_t bs[1][LT_MAXDIM];
   int64_t esz = (int64_t)lt_dtype_size(t->dtype);
   for (int i = 0; i < t->ndim; i++) bs[0][i] = t->stride[i] * esz;

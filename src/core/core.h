@@ -15,6 +15,14 @@
 
 typedef enum { LT_F32 = 0, LT_I64 = 1, LT_BOOL = 2 } lt_dtype;
 
+/* A number from the host language: its value as a double and, when the host had an
+ * integer, the exact int64 too (Lua's integers are 64-bit: math.maxinteger or 2^53 + 1 do
+ * not survive a trip through a double). int64 tensors take the integer, float32 tensors
+ * the double. */
+typedef struct { double d; int64_t i; int is_int; } lt_num;
+static inline lt_num lt_num_f(double v) { lt_num n = {v, 0, 0}; return n; }
+static inline lt_num lt_num_i(int64_t v) { lt_num n = {(double)v, v, 1}; return n; }
+
 typedef struct lt_ctx lt_ctx;
 typedef struct lt_node lt_node;
 
@@ -93,7 +101,12 @@ char *lt_shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
 lt_tensor *lt_empty(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape);
 lt_tensor *lt_full(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, double v);
 lt_tensor *lt_scalar(lt_ctx *c, lt_dtype d, double v);          /* 0-d */
+/* the same for a host number, exact for int64 (lt_num below) */
+lt_tensor *lt_full_num(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, lt_num v);
+lt_tensor *lt_scalar_num(lt_ctx *c, lt_dtype d, lt_num v);
 lt_tensor *lt_arange(lt_ctx *c, double start, double end, double step, lt_dtype d);
+/* int64 from integers, in integer arithmetic: exact over the whole int64 range */
+lt_tensor *lt_arange_i64(lt_ctx *c, int64_t start, int64_t end, int64_t step);
 lt_tensor *lt_rand(lt_ctx *c, int ndim, const int64_t *shape);  /* U[0,1) */
 lt_tensor *lt_randn(lt_ctx *c, int ndim, const int64_t *shape);
 lt_tensor *lt_randint(lt_ctx *c, int64_t lo, int64_t hi, int ndim, const int64_t *shape);
@@ -134,6 +147,12 @@ static inline int64_t lt_to_i64(double v) {
   return v >= -0x1p63 && v < 0x1p63 ? (int64_t)v : INT64_MIN;
 }
 
+/* as an int64: the integer itself, else the double converted as lt_to_i64 does */
+static inline int64_t lt_num_to_i64(lt_num n) { return n.is_int ? n.i : lt_to_i64(n.d); }
+/* "%lld" of an integer, "%g" of a double, into buf (returns buf) */
+char *lt_num_str(char *buf, size_t n, lt_num v);
+#define LT_NUM(v) lt_num_str((char[32]){0}, 32, (v))
+
 /* element access by flat row-major index, as double */
 double lt_get(const lt_tensor *t, int64_t flat);
 void lt_set(lt_tensor *t, int64_t flat, double v);
@@ -144,6 +163,7 @@ int lt_copy_(lt_ctx *c, lt_tensor *dst, const lt_tensor *src);   /* broadcasts s
  * t cannot be broadcast to it */
 int lt_broadcast_strides(const lt_tensor *t, int ndim, const int64_t *shape, int64_t *bs);
 int lt_fill_(lt_ctx *c, lt_tensor *t, double v);
+int lt_fill_num_(lt_ctx *c, lt_tensor *t, lt_num v);   /* exact for int64 */
 lt_tensor *lt_contiguous_raw(lt_ctx *c, const lt_tensor *t);      /* no tape */
 lt_tensor *lt_to_dtype_raw(lt_ctx *c, const lt_tensor *t, lt_dtype d); /* contiguous */
 
@@ -176,8 +196,11 @@ typedef enum {
 
 lt_tensor *lt_binary(lt_ctx *c, lt_binop op, lt_tensor *a, lt_tensor *b);
 lt_tensor *lt_binary_scalar(lt_ctx *c, lt_binop op, lt_tensor *a, double s, int scalar_first);
+/* a host number: an integer keeps an int64 (or bool) tensor's arithmetic exact */
+lt_tensor *lt_binary_num(lt_ctx *c, lt_binop op, lt_tensor *a, lt_num s, int scalar_first);
 lt_tensor *lt_unary(lt_ctx *c, lt_unop op, lt_tensor *x);
 lt_tensor *lt_clamp(lt_ctx *c, lt_tensor *x, double lo, double hi); /* +-INFINITY = none */
+lt_tensor *lt_clamp_num(lt_ctx *c, lt_tensor *x, lt_num lo, lt_num hi); /* exact for int64 */
 lt_tensor *lt_where(lt_ctx *c, lt_tensor *cond, lt_tensor *a, lt_tensor *b);
 lt_tensor *lt_to_dtype(lt_ctx *c, lt_tensor *x, lt_dtype d);  /* float()/long()/bool() */
 lt_tensor *lt_clone(lt_ctx *c, lt_tensor *x);

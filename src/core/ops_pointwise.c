@@ -58,7 +58,19 @@ BIN_KERNEL(pow_f, float, float, powf(a, b))
 BIN_KERNEL(add_i, int64_t, int64_t, (int64_t)((uint64_t)a + (uint64_t)b))
 BIN_KERNEL(sub_i, int64_t, int64_t, (int64_t)((uint64_t)a - (uint64_t)b))
 BIN_KERNEL(mul_i, int64_t, int64_t, (int64_t)((uint64_t)a * (uint64_t)b))
-BIN_KERNEL(pow_i, int64_t, int64_t, lt_to_i64(pow((double)a, (double)b)))
+/* integer powers exactly (a double would round past 2^53), wrapping on overflow as the
+ * other integer ops (and PyTorch) do; a negative exponent truncates the real result toward
+ * zero (0 to a negative power: INT64_MIN, as 1/0 converts) */
+static inline int64_t ipow(int64_t a, int64_t b) {
+  if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : a == 0 ? INT64_MIN : 0;
+  uint64_t r = 1, x = (uint64_t)a;
+  for (uint64_t e = (uint64_t)b; e; e >>= 1) {
+    if (e & 1) r *= x;
+    x *= x;
+  }
+  return (int64_t)r;
+}
+BIN_KERNEL(pow_i, int64_t, int64_t, ipow(a, b))
 #define CMP_KERNELS(T, SUF)                     \
   BIN_KERNEL(eq_##SUF, T, uint8_t, a == b)      \
   BIN_KERNEL(ne_##SUF, T, uint8_t, a != b)      \
@@ -204,10 +216,17 @@ done:
 }
 
 lt_tensor *lt_binary_scalar(lt_ctx *c, lt_binop op, lt_tensor *a, double s, int scalar_first) {
-  /* an integral number keeps an integer tensor integral; anything else is float */
-  lt_dtype d = (a->dtype != LT_F32 && s == floor(s) && fabs(s) < 9.2e18) ? LT_I64 : LT_F32;
-  if (a->dtype == LT_BOOL && is_compare(op) && (s == 0 || s == 1)) d = LT_BOOL;
-  lt_tensor *st = lt_scalar(c, d, s);
+  return lt_binary_num(c, op, a, lt_num_f(s), scalar_first);
+}
+
+lt_tensor *lt_binary_num(lt_ctx *c, lt_binop op, lt_tensor *a, lt_num s, int scalar_first) {
+  /* an integral number keeps an integer tensor integral (an integer exactly: the scalar
+   * goes in as an int64, never through a double); anything else is float */
+  if (a->dtype != LT_F32 && !s.is_int && s.d == floor(s.d) && fabs(s.d) < 9.2e18)
+    s = lt_num_i((int64_t)s.d);
+  lt_dtype d = (a->dtype != LT_F32 && s.is_int) ? LT_I64 : LT_F32;
+  if (a->dtype == LT_BOOL && is_compare(op) && s.is_int && (s.i == 0 || s.i == 1)) d = LT_BOOL;
+  lt_tensor *st = lt_scalar_num(c, d, s);
   if (!st) return NULL;
   lt_tensor *out = scalar_first ? lt_binary(c, op, st, a) : lt_binary(c, op, a, st);
   lt_release(st);
@@ -332,26 +351,43 @@ static int clamp_backward(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin) 
   return gx ? 0 : -1;
 }
 
+/* the int64 bound of a clamp: an integer as it is, a double rounded inwards (up for min,
+ * down for max); NaN and a bound beyond the int64 range on its open side bound nothing.
+ * -1 when no int64 satisfies it (min >= 2^63, max < -2^63). */
+static int i64_bound(lt_num v, int is_min, int64_t *out) {
+  if (v.is_int) return *out = v.i, 0;
+  double r = is_min ? ceil(v.d) : floor(v.d);
+  if (r != r || (is_min ? r < -0x1p63 : r >= 0x1p63)) return *out = is_min ? INT64_MIN : INT64_MAX, 0;
+  if (is_min ? r >= 0x1p63 : r < -0x1p63) return -1;
+  return *out = (int64_t)r, 0;
+}
+
 lt_tensor *lt_clamp(lt_ctx *c, lt_tensor *x, double lo, double hi) {
-  if (lo > hi) return lt_fail(c, "clamp: min %g is greater than max %g", lo, hi);
-  if (x->dtype != LT_F32) {
-    if (lo > 9.2e18 || hi < -9.2e18) /* the result would not fit int64 */
-      return lt_fail(c, "clamp: bounds (min %g, max %g) out of range for a %s tensor", lo, hi,
-                     lt_dtype_name(x->dtype));
+  return lt_clamp_num(c, x, lt_num_f(lo), lt_num_f(hi));
+}
+
+lt_tensor *lt_clamp_num(lt_ctx *c, lt_tensor *x, lt_num lo, lt_num hi) {
+  if (lo.is_int && hi.is_int ? lo.i > hi.i : lo.d > hi.d)
+    return lt_fail(c, "clamp: min %s is greater than max %s", LT_NUM(lo), LT_NUM(hi));
+  if (x->dtype != LT_F32) { /* in int64, exactly */
+    int64_t ilo, ihi;
+    if (i64_bound(lo, 1, &ilo) < 0 || i64_bound(hi, 0, &ihi) < 0) /* would not fit int64 */
+      return lt_fail(c, "clamp: bounds (min %s, max %s) out of range for a tensor of dtype %s",
+                     LT_NUM(lo), LT_NUM(hi), lt_dtype_name(x->dtype));
+    if (ilo > ihi)
+      return lt_fail(c, "clamp: no integer lies between min %s and max %s (a tensor of dtype %s)",
+                     LT_NUM(lo), LT_NUM(hi), lt_dtype_name(x->dtype));
     lt_tensor *o = lt_to_dtype_raw(c, x, x->dtype == LT_BOOL ? LT_I64 : x->dtype);
     if (!o) return NULL;
     int64_t *p = lt_i64(o);
-    for (int64_t i = 0, n = lt_numel(o); i < n; i++) {
-      double v = (double)p[i];
-      p[i] = v < lo ? (int64_t)ceil(lo) : v > hi ? (int64_t)floor(hi) : p[i];
-    }
+    for (int64_t i = 0, n = lt_numel(o); i < n; i++) p[i] = p[i] < ilo ? ilo : p[i] > ihi ? ihi : p[i];
     return o;
   }
   lt_tensor *xc = lt_contiguous_raw(c, x);
   lt_tensor *out = xc ? lt_empty(c, LT_F32, x->ndim, x->shape) : NULL;
   if (out) {
     const float *px = lt_f32(xc);
-    float *o = lt_f32(out), flo = (float)lo, fhi = (float)hi;
+    float *o = lt_f32(out), flo = (float)lo.d, fhi = (float)hi.d;
     for (int64_t i = 0, n = lt_numel(out); i < n; i++) {
       float v = px[i];
       o[i] = v < flo ? flo : v > fhi ? fhi : v; /* NaN passes through */
@@ -364,7 +400,7 @@ lt_tensor *lt_clamp(lt_ctx *c, lt_tensor *x, double lo, double hi) {
     lt_release(out);
     return NULL;
   }
-  if (node) node->dv[0] = lo, node->dv[1] = hi;
+  if (node) node->dv[0] = lo.d, node->dv[1] = hi.d;
   return out;
 }
 

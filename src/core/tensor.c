@@ -114,6 +114,11 @@ static lt_storage *storage_new(lt_ctx *c, size_t nbytes) {
     free(s);
     return lt_fail(c, "not enough memory: cannot allocate %zu bytes", nbytes);
   }
+#ifdef LURN_POISON_NEW_TENSORS
+  /* sanitizer builds: new tensors hold NaN (float32), -1 (int64) or 255 (bool), never
+   * zeros that happen to make a kernel that reads unwritten memory look right */
+  memset(s->data, 0xFF, alloc ? alloc : 64);
+#endif
   s->refs = 1;
   s->nbytes = nbytes;
   s->ctx = c;
@@ -147,23 +152,39 @@ static lt_tensor *tensor_shell(lt_ctx *c, lt_dtype d, int ndim, const int64_t *s
   return t;
 }
 
-lt_tensor *lt_empty(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape) {
-  /* validate sizes and guard the byte count against overflow */
+/* Validate a shape for dtype d and give its byte count: no negative size, and at most
+ * LT_MAX_BYTES, checked without overflow. -1 (c->err names the shape) otherwise. */
+static int check_shape(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, size_t *nbytes) {
+  if (ndim < 0 || ndim > LT_MAXDIM) {
+    lt_fail(c, "tensors have at most %d dims (got %d)", LT_MAXDIM, ndim);
+    return -1;
+  }
   /* nz: the product of the non-zero dims, which the strides multiply even when a 0 dim
    * makes the tensor empty: bounding it keeps [0, 2^40, 2^40] from overflowing them */
   size_t n = 1, nz = 1, esz = lt_dtype_size(d);
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0)
-      return lt_fail(c, "invalid shape %s: negative size", lt_shape_str((char[128]){0}, 128, ndim, shape));
-    if (shape[i] && nz > LT_MAX_BYTES / esz / (size_t)shape[i])
-      return lt_fail(c, "shape %s is too large (over %zu bytes)",
-                     lt_shape_str((char[128]){0}, 128, ndim, shape), (size_t)LT_MAX_BYTES);
+    if (shape[i] < 0) {
+      lt_fail(c, "invalid shape %s: negative size", lt_shape_str((char[128]){0}, 128, ndim, shape));
+      return -1;
+    }
+    if (shape[i] && nz > LT_MAX_BYTES / esz / (size_t)shape[i]) {
+      lt_fail(c, "shape %s is too large (over %zu bytes)",
+              lt_shape_str((char[128]){0}, 128, ndim, shape), (size_t)LT_MAX_BYTES);
+      return -1;
+    }
     n *= (size_t)shape[i];
     if (shape[i]) nz *= (size_t)shape[i];
   }
+  *nbytes = n * esz;
+  return 0;
+}
+
+lt_tensor *lt_empty(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape) {
+  size_t nbytes;
+  if (check_shape(c, d, ndim, shape, &nbytes) < 0) return NULL;
   lt_tensor *t = tensor_shell(c, d, ndim, shape);
   if (!t) return NULL;
-  t->st = storage_new(c, n * esz);
+  t->st = storage_new(c, nbytes);
   if (!t->st) {
     free(t);
     return NULL;
@@ -173,10 +194,9 @@ lt_tensor *lt_empty(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape) {
 }
 
 lt_tensor *lt_from_borrowed(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, void *data) {
+  size_t nbytes;
   if (!data) return lt_fail(c, "from_borrowed: NULL data");
-  for (int i = 0; i < ndim; i++)
-    if (shape[i] < 0)
-      return lt_fail(c, "invalid shape %s: negative size", lt_shape_str((char[128]){0}, 128, ndim, shape));
+  if (check_shape(c, d, ndim, shape, &nbytes) < 0) return NULL; /* as lt_empty: sizes, overflow */
   lt_tensor *t = tensor_shell(c, d, ndim, shape);
   if (!t) return NULL;
   lt_storage *s = malloc(sizeof *s);
@@ -185,8 +205,7 @@ lt_tensor *lt_from_borrowed(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shap
     return lt_fail(c, "not enough memory");
   }
   /* not counted in live_bytes: the host owns (and accounts for) this memory */
-  *s = (lt_storage){.refs = 1, .nbytes = (size_t)lt_shape_numel(ndim, shape) * lt_dtype_size(d),
-                    .data = data, .ctx = c, .borrowed = 1};
+  *s = (lt_storage){.refs = 1, .nbytes = nbytes, .data = data, .ctx = c, .borrowed = 1};
   lt_ctx_retain(c);
   t->st = s;
   lt_contiguous_strides(ndim, shape, t->stride);
@@ -194,12 +213,23 @@ lt_tensor *lt_from_borrowed(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shap
 }
 
 lt_tensor *lt_full(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, double v) {
+  return lt_full_num(c, d, ndim, shape, lt_num_f(v));
+}
+
+lt_tensor *lt_full_num(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape, lt_num v) {
   lt_tensor *t = lt_empty(c, d, ndim, shape);
-  if (t) lt_fill_(c, t, v);
+  if (t) lt_fill_num_(c, t, v);
   return t;
 }
 
+char *lt_num_str(char *buf, size_t n, lt_num v) {
+  if (v.is_int) snprintf(buf, n, "%lld", (long long)v.i);
+  else snprintf(buf, n, "%g", v.d);
+  return buf;
+}
+
 lt_tensor *lt_scalar(lt_ctx *c, lt_dtype d, double v) { return lt_full(c, d, 0, NULL, v); }
+lt_tensor *lt_scalar_num(lt_ctx *c, lt_dtype d, lt_num v) { return lt_full_num(c, d, 0, NULL, v); }
 
 lt_tensor *lt_arange(lt_ctx *c, double start, double end, double step, lt_dtype d) {
   if (step == 0 || !isfinite(start) || !isfinite(end) || !isfinite(step))
@@ -209,6 +239,24 @@ lt_tensor *lt_arange(lt_ctx *c, double start, double end, double step, lt_dtype 
   lt_tensor *t = lt_empty(c, d, 1, &n);
   if (!t) return NULL;
   for (int64_t i = 0; i < n; i++) lt_set(t, i, start + (double)i * step);
+  return t;
+}
+
+lt_tensor *lt_arange_i64(lt_ctx *c, int64_t start, int64_t end, int64_t step) {
+  if (step == 0)
+    return lt_fail(c, "arange: invalid range (start %lld, end %lld, step 0)", (long long)start,
+                   (long long)end);
+  /* the count in unsigned arithmetic: |end - start| and |step| fit in uint64 */
+  uint64_t span = 0, mag = step > 0 ? (uint64_t)step : 0 - (uint64_t)step;
+  if (step > 0 && end > start) span = (uint64_t)end - (uint64_t)start;
+  if (step < 0 && end < start) span = (uint64_t)start - (uint64_t)end;
+  uint64_t k = span / mag + (span % mag != 0);
+  int64_t n = k > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)k; /* lt_empty refuses */
+  lt_tensor *t = lt_empty(c, LT_I64, 1, &n);
+  if (!t) return NULL;
+  /* every value lies in [start, end): the wrapping sum is the exact one */
+  int64_t *p = lt_i64(t);
+  for (int64_t i = 0; i < n; i++) p[i] = (int64_t)((uint64_t)start + (uint64_t)i * (uint64_t)step);
   return t;
 }
 

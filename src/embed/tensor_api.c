@@ -16,22 +16,18 @@ lurn_Tensor *lurn_tensor_from_buffer(lurn_State *S, const float *data, int ndim,
                     : ndim > 0 && !shape               ? "NULL shape with ndim > 0"
                     : mode != LURN_COPY && mode != LURN_BORROW ? "mode is neither LURN_COPY nor LURN_BORROW"
                                                        : NULL;
-  int64_t n = 1;
-  for (int i = 0; !bad && i < ndim; i++) {
-    if (shape[i] < 0) bad = "a negative size in shape";
-    else if (shape[i] > 0 && n > ((int64_t)1 << 38) / shape[i]) bad = "shape too large";
-    else n *= shape[i];
-  }
   if (bad) {
     snprintf(S->err, sizeof S->err, "lurn_tensor_from_buffer: %s", bad);
     return NULL;
   }
+  /* the core checks the shape as for any tensor (negative sizes; element and byte counts
+   * bounded without overflow, zero dims included) before anything is allocated */
   lt_tensor *t;
   if (mode == LURN_BORROW) {
     t = lt_from_borrowed(S->ctx, LT_F32, ndim, shape, (void *)data);
   } else {
     t = lt_empty(S->ctx, LT_F32, ndim, shape);
-    if (t) memcpy(lt_f32(t), data, (size_t)n * sizeof(float));
+    if (t) memcpy(lt_f32(t), data, (size_t)lt_numel(t) * sizeof(float));
   }
   if (!t) snprintf(S->err, sizeof S->err, "lurn_tensor_from_buffer: %s", S->ctx->err);
   return (lurn_Tensor *)t;

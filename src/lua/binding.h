@@ -24,6 +24,8 @@ void lb_gc_pressure(lua_State *L);
 int lb_check_shape(lua_State *L, int idx, int *ndim, int64_t *shape);
 lt_dtype lb_check_dtype(lua_State *L, int idx);
 int64_t lb_check_int(lua_State *L, int idx);   /* an integer (or integral float) */
+/* a number, with its exact int64 when it is a Lua integer (core's lt_num) */
+lt_num lb_check_num(lua_State *L, int idx);
 
 /* a tensor-valued result: box, compute, raise or return */
 #define LB_RETURN(L, expr)          \

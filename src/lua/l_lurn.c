@@ -68,6 +68,8 @@ static int create(lua_State *L, double fill, int kind) {
 }
 static int l_zeros(lua_State *L) { return create(L, 0.0, 0); }
 static int l_ones(lua_State *L) { return create(L, 1.0, 0); }
+/* lurn.empty: uninitialised memory, as torch.empty (nothing in lurn reads it before
+ * writing; sanitizer builds fill new tensors with 0xFF to prove it) */
 static int l_empty(lua_State *L) { return create(L, NAN, 0); }
 static int l_rand(lua_State *L) { return create(L, 0, 1); }
 static int l_randn(lua_State *L) { return create(L, 0, 2); }
@@ -77,27 +79,27 @@ static int l_full(lua_State *L) {
   int64_t shape[LT_MAXDIM];
   luaL_checktype(L, 1, LUA_TTABLE);
   lb_check_shape(L, 1, &n, shape);
-  double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : luaL_checknumber(L, 2);
+  lt_num v = lua_isboolean(L, 2) ? lt_num_i(lua_toboolean(L, 2)) : lb_check_num(L, 2);
   opts_t o = check_opts(L, 3);
   if (!o.has_dtype)
     o.dtype = lua_isboolean(L, 2) ? LT_BOOL : lua_isinteger(L, 2) ? LT_I64 : LT_F32;
   lb_box *b = lb_newbox(L);
-  b->t = lt_full(lb_ctx(L), o.dtype, n, shape, v);
+  b->t = lt_full_num(lb_ctx(L), o.dtype, n, shape, v);
   return finish(L, b, o);
 }
 
 static int like(lua_State *L, int kind) {
   lt_tensor *x = lb_check(L, 1);
   int arg = 2;
-  double v = kind == 0 ? 0 : 1;
-  if (kind == 4) v = luaL_checknumber(L, 2), arg = 3;
+  lt_num v = lt_num_i(kind == 0 ? 0 : 1);
+  if (kind == 4) v = lua_isboolean(L, 2) ? lt_num_i(lua_toboolean(L, 2)) : lb_check_num(L, 2), arg = 3;
   opts_t o = check_opts(L, arg);
   if (!o.has_dtype) o.dtype = x->dtype;
   lt_ctx *c = lb_ctx(L);
   lb_box *b = lb_newbox(L);
   b->t = kind == 2 ? lt_rand(c, x->ndim, x->shape)
          : kind == 3 ? lt_randn(c, x->ndim, x->shape)
-                     : lt_full(c, o.dtype, x->ndim, x->shape, v);
+                     : lt_full_num(c, o.dtype, x->ndim, x->shape, v);
   return finish(L, b, o);
 }
 static int l_zeros_like(lua_State *L) { return like(L, 0); }
@@ -108,18 +110,21 @@ static int l_full_like(lua_State *L) { return like(L, 4); }
 
 static int l_arange(lua_State *L) {
   int nnum = 0, all_int = 1;
-  double v[3];
+  lt_num v[3];
   while (nnum < 3 && lua_type(L, nnum + 1) == LUA_TNUMBER) {
     all_int &= lua_isinteger(L, nnum + 1);
-    v[nnum] = lua_tonumber(L, nnum + 1);
+    v[nnum] = lb_check_num(L, nnum + 1);
     nnum++;
   }
   if (nnum == 0) return luaL_argerror(L, 1, "arange expects (end), (start, end) or (start, end, step)");
   opts_t o = check_opts(L, nnum + 1);
   if (!o.has_dtype) o.dtype = all_int ? LT_I64 : LT_F32;
-  double start = nnum == 1 ? 0 : v[0], end = nnum == 1 ? v[0] : v[1], step = nnum == 3 ? v[2] : 1;
+  lt_num start = nnum == 1 ? lt_num_i(0) : v[0], end = nnum == 1 ? v[0] : v[1],
+         step = nnum == 3 ? v[2] : lt_num_i(1);
   lb_box *b = lb_newbox(L);
-  b->t = lt_arange(lb_ctx(L), start, end, step, o.dtype);
+  /* integers into int64 in integer arithmetic (exact past 2^53); anything else in double */
+  b->t = all_int && o.dtype == LT_I64 ? lt_arange_i64(lb_ctx(L), start.i, end.i, step.i)
+                                      : lt_arange(lb_ctx(L), start.d, end.d, step.d, o.dtype);
   return finish(L, b, o);
 }
 
@@ -254,10 +259,10 @@ static int l_stack(lua_State *L) {
 static lt_tensor *tensor_or_number(lua_State *L, int idx, lt_dtype like) {
   lt_tensor *t = lb_totensor(L, idx);
   if (t) return t;
-  double v = luaL_checknumber(L, idx);
-  lt_dtype d = (like != LT_F32 && lua_isinteger(L, idx)) ? LT_I64 : LT_F32;
+  lt_num v = lb_check_num(L, idx);
+  lt_dtype d = (like != LT_F32 && v.is_int) ? LT_I64 : LT_F32;
   lb_box *b = lb_newbox(L);
-  if (!(b->t = lt_scalar(lb_ctx(L), d, v))) lb_raise(L);
+  if (!(b->t = lt_scalar_num(lb_ctx(L), d, v))) lb_raise(L);
   return b->t;
 }
 

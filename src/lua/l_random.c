@@ -93,7 +93,7 @@ static void shuffle_indices(lt_rng *r, int64_t *p, int64_t n) {
 }
 
 static lt_tensor *perm_tensor(lua_State *L, lt_rng *r, int64_t n) {
-  lt_tensor *p = lt_arange(lb_ctx(L), 0, (double)n, 1, LT_I64);
+  lt_tensor *p = lt_arange_i64(lb_ctx(L), 0, n, 1);
   if (p) shuffle_indices(r, lt_i64(p), n);
   return p;
 }

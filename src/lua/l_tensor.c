@@ -57,6 +57,12 @@ int64_t lb_check_int(lua_State *L, int idx) {
   return (int64_t)v;
 }
 
+lt_num lb_check_num(lua_State *L, int idx) {
+  if (lua_type(L, idx) == LUA_TNUMBER && lua_isinteger(L, idx))
+    return lt_num_i((int64_t)lua_tointeger(L, idx)); /* never through a double */
+  return lt_num_f(luaL_checknumber(L, idx));
+}
+
 int lb_check_shape(lua_State *L, int idx, int *ndim, int64_t *shape) {
   int n = 0;
   if (lua_type(L, idx) == LUA_TTABLE && !luaL_testudata(L, idx, LB_TENSOR_MT)) {
@@ -195,9 +201,9 @@ static int binop(lua_State *L, lt_binop op) {
   lt_tensor *a = lb_totensor(L, 1), *b = lb_totensor(L, 2);
   if (a && b) LB_RETURN(L, lt_binary(c, op, a, b));
   if (a && lua_type(L, 2) == LUA_TNUMBER)
-    LB_RETURN(L, lt_binary_scalar(c, op, a, lua_tonumber(L, 2), 0));
+    LB_RETURN(L, lt_binary_num(c, op, a, lb_check_num(L, 2), 0));
   if (b && lua_type(L, 1) == LUA_TNUMBER)
-    LB_RETURN(L, lt_binary_scalar(c, op, b, lua_tonumber(L, 1), 1));
+    LB_RETURN(L, lt_binary_num(c, op, b, lb_check_num(L, 1), 1));
   return luaL_error(L, "%s: expected tensors or numbers, got %s and %s", binop_names[op],
                     luaL_typename(L, 1), luaL_typename(L, 2));
 }
@@ -230,16 +236,16 @@ static int t_unm(lua_State *L) { return t_neg(L); }
 
 static int t_clamp(lua_State *L) {
   lt_tensor *x = lb_check(L, 1);
-  double lo = -INFINITY, hi = INFINITY;
+  lt_num lo = lt_num_f(-INFINITY), hi = lt_num_f(INFINITY); /* no bound */
   if (lua_type(L, 2) == LUA_TTABLE) {
-    if (lua_getfield(L, 2, "min") != LUA_TNIL) lo = luaL_checknumber(L, -1);
-    if (lua_getfield(L, 2, "max") != LUA_TNIL) hi = luaL_checknumber(L, -1);
+    if (lua_getfield(L, 2, "min") != LUA_TNIL) lo = lb_check_num(L, -1);
+    if (lua_getfield(L, 2, "max") != LUA_TNIL) hi = lb_check_num(L, -1);
     lua_pop(L, 2);
   } else {
-    if (!lua_isnoneornil(L, 2)) lo = luaL_checknumber(L, 2);
-    if (!lua_isnoneornil(L, 3)) hi = luaL_checknumber(L, 3);
+    if (!lua_isnoneornil(L, 2)) lo = lb_check_num(L, 2);
+    if (!lua_isnoneornil(L, 3)) hi = lb_check_num(L, 3);
   }
-  LB_RETURN(L, lt_clamp(lb_ctx(L), x, lo, hi));
+  LB_RETURN(L, lt_clamp_num(lb_ctx(L), x, lo, hi));
 }
 
 static int t_softmax(lua_State *L) {
@@ -425,9 +431,9 @@ static int t_copy_(lua_State *L) {
 }
 static int t_fill_(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
-  double v = lua_isboolean(L, 2) ? lua_toboolean(L, 2) : luaL_checknumber(L, 2);
+  lt_num v = lua_isboolean(L, 2) ? lt_num_i(lua_toboolean(L, 2)) : lb_check_num(L, 2);
   check_inplace(L, t, "fill_");
-  lt_fill_(lb_ctx(L), t, v);
+  lt_fill_num_(lb_ctx(L), t, v);
   lua_settop(L, 1);
   return 1;
 }

@@ -190,6 +190,40 @@ static void test_tensors(lurn_State *S) {
         "negative size");
   CHECK(!lurn_tensor_from_buffer(S, x, 2, huge, LURN_BORROW) && HAS(lurn_last_error(S), "large"),
         "absurd size: %s", lurn_last_error(S));
+  /* sizes are checked as lurn.zeros checks them, without overflow, before any allocation
+   * and in both modes; a zero dim does not excuse the others (the strides multiply them) */
+  int64_t zhuge[3] = {0, INT64_MAX, INT64_MAX}, over[3] = {1 << 20, 1 << 20, 1 << 20},
+          wide[2] = {INT64_MAX, 2}, zneg[2] = {0, -1}, nmin[2] = {2, INT64_MIN},
+          limit[1] = {((int64_t)1 << 38) + 1}, empty[2] = {0, 3};
+  for (int m = 0; m < 2; m++) {
+    lurn_Mode mode = m ? LURN_BORROW : LURN_COPY;
+    CHECK(!lurn_tensor_from_buffer(S, x, 3, zhuge, mode) &&
+              HAS(lurn_last_error(S), "lurn_tensor_from_buffer: shape [0, 9223372036854775807, "
+                                      "9223372036854775807] is too large"),
+          "a zero dim beside huge ones (mode %d): %s", m, lurn_last_error(S));
+    CHECK(!lurn_tensor_from_buffer(S, x, 3, over, mode) &&
+              HAS(lurn_last_error(S), "[1048576, 1048576, 1048576] is too large"),
+          "a product that overflows int64 (mode %d): %s", m, lurn_last_error(S));
+    CHECK(!lurn_tensor_from_buffer(S, x, 2, wide, mode) && HAS(lurn_last_error(S), "too large"),
+          "INT64_MAX rows (mode %d): %s", m, lurn_last_error(S));
+    CHECK(!lurn_tensor_from_buffer(S, x, 1, limit, mode) &&
+              HAS(lurn_last_error(S), "[274877906945] is too large (over 1099511627776 bytes)"),
+          "one float past the 2^40-byte limit (mode %d): %s", m, lurn_last_error(S));
+    CHECK(!lurn_tensor_from_buffer(S, x, 2, zneg, mode) &&
+              HAS(lurn_last_error(S), "invalid shape [0, -1]: negative size"),
+          "a negative size after a zero (mode %d): %s", m, lurn_last_error(S));
+    CHECK(!lurn_tensor_from_buffer(S, x, 2, nmin, mode) && HAS(lurn_last_error(S), "negative"),
+          "INT64_MIN (mode %d): %s", m, lurn_last_error(S));
+    lurn_Tensor *e = lurn_tensor_from_buffer(S, x, 2, empty, mode);
+    CHECK(e && lurn_tensor_numel(e) == 0 && lurn_last_error(S)[0] == '\0',
+          "an empty tensor is fine (mode %d): %s", m, lurn_last_error(S));
+    lurn_tensor_release(e);
+    lurn_Tensor *sc = lurn_tensor_from_buffer(S, x, 0, NULL, mode);
+    CHECK(sc && lurn_tensor_numel(sc) == 1 && lurn_tensor_ndim(sc) == 0, "a 0-d tensor (mode %d)", m);
+    lurn_tensor_release(sc);
+  }
+  CHECK(lurn_dostring(S, "assert(lurn.zeros(2):sum():item() == 0)") == LURN_OK,
+        "the state works after refused shapes: %s", lurn_last_error(S));
   CHECK(!lurn_tensor_from_buffer(S, NULL, 2, shape, LURN_COPY), "NULL data");
   CHECK(!lurn_tensor_from_buffer(S, x, 2, NULL, LURN_COPY), "NULL shape");
   CHECK(!lurn_tensor_from_buffer(S, x, 2, shape, (lurn_Mode)7), "bad mode");
@@ -250,6 +284,44 @@ static void test_tensors(lurn_State *S) {
   lurn_tensor_release(idx);
   lurn_tensor_release(b);
   lurn_tensor_release(c);
+}
+
+/* tensors of the wrong shape or kind handed to Lua functions: the op's or the module's
+ * message (naming the shapes) as LURN_ERRRUN, and the state goes on */
+static void test_wrong_shapes(lurn_State *S) {
+  CHECK(lurn_dostring(S, "local nn = lurn.nn\n"
+                         "net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))\n"
+                         "function predict(x) return net(x) end\n"
+                         "function loss(x, y) return nn.MSELoss()(net(x), y):item() end\n"
+                         "function classify(x, y) return nn.CrossEntropyLoss()(x, y) end") == LURN_OK,
+        "%s", lurn_last_error(S));
+  float xs[8] = {0}, ys[4] = {0};
+  int64_t x42[2] = {4, 2}, x43[2] = {2, 3}, y3[1] = {3}, y21[2] = {2, 1};
+  lurn_Tensor *bad = lurn_tensor_from_buffer(S, xs, 2, x42, LURN_COPY);
+  lurn_Tensor *good = lurn_tensor_from_buffer(S, xs, 2, x43, LURN_COPY);
+  lurn_Tensor *y = lurn_tensor_from_buffer(S, ys, 1, y3, LURN_COPY);
+  lurn_Tensor *yok = lurn_tensor_from_buffer(S, ys, 2, y21, LURN_COPY);
+  CHECK(bad && good && y && yok, "tensors: %s", lurn_last_error(S));
+  lurn_Value r[1];
+  int st = lurn_call(S, "predict", (lurn_Value[]){lurn_value_tensor(bad)}, 1, r, 1);
+  CHECK(st == LURN_ERRRUN && HAS(lurn_last_error(S), "0 (Linear 3->4)") &&
+            HAS(lurn_last_error(S), "[4, 2]") && HAS(lurn_last_error(S), "[*, 3]") &&
+            r[0].type == LURN_NIL,
+        "a Linear given the wrong width names the module and the shapes: %d %s", st,
+        lurn_last_error(S));
+  st = lurn_call(S, "loss", (lurn_Value[]){lurn_value_tensor(good), lurn_value_tensor(y)}, 2, r, 1);
+  CHECK(st == LURN_ERRRUN && HAS(lurn_last_error(S), "[2, 1]") && HAS(lurn_last_error(S), "[3]"),
+        "a target of the wrong shape: %d %s", st, lurn_last_error(S));
+  st = lurn_call(S, "classify", (lurn_Value[]){lurn_value_tensor(good), lurn_value_tensor(yok)}, 2, r, 1);
+  CHECK(st == LURN_ERRRUN && HAS(lurn_last_error(S), "CrossEntropyLoss"),
+        "float32 labels of the wrong shape for CrossEntropyLoss: %d %s", st, lurn_last_error(S));
+  st = lurn_call(S, "predict", (lurn_Value[]){lurn_value_number(3)}, 1, r, 1);
+  CHECK(st == LURN_ERRRUN && HAS(lurn_last_error(S), "Linear"), "a number for a tensor: %d %s", st,
+        lurn_last_error(S));
+  st = lurn_call(S, "loss", (lurn_Value[]){lurn_value_tensor(good), lurn_value_tensor(yok)}, 2, r, 1);
+  CHECK(st == LURN_OK && r[0].type == LURN_NUMBER, "the right shapes still work: %d %s", st,
+        lurn_last_error(S));
+  lurn_tensor_release(bad), lurn_tensor_release(good), lurn_tensor_release(y), lurn_tensor_release(yok);
 }
 
 static void test_outlive(void) {
@@ -370,6 +442,16 @@ static void *counting(void *ud, void *ptr, size_t osize, size_t nsize) {
 /* a short session: open, build and train a model, exchange tensors, close.
  * Returns 1 when every step said OK, 0 when some step failed with a fitting status, 2 when
  * lurn_open gave NULL, -1 when something else happened. */
+/* a failure caused by the allocator must say so: "not enough memory", not some other
+ * error that the missing memory happened to cause */
+static int says_memory(lurn_State *S, int st, const char *what) {
+  if (st != LURN_ERRMEM && st != LURN_ERRRUN) return 1;
+  if (HAS(lurn_last_error(S), "not enough memory")) return 1;
+  fprintf(stderr, "%s failed (%s) without saying 'not enough memory': %s\n", what,
+          lurn_status_name(st), lurn_last_error(S));
+  return 0;
+}
+
 static int session(alloc_t *al) {
   lurn_State *S = lurn_open_with_allocator(counting, al);
   if (!S) return 2;
@@ -385,22 +467,32 @@ static int session(alloc_t *al) {
                          "  return loss:item(), model(x)\n"
                          "end");
   ok &= st == LURN_OK;
-  if (st != LURN_OK && st != LURN_ERRMEM && st != LURN_ERRRUN) ok = -1;
+  if ((st != LURN_OK && st != LURN_ERRMEM && st != LURN_ERRRUN) || !says_memory(S, st, "dostring"))
+    ok = -1;
+  int defined = st == LURN_OK;
   float xs[12] = {0}, ys[4] = {1, 2, 3, 4};
   int64_t xsh[2] = {4, 3}, ysh[2] = {4, 1};
   lurn_Tensor *x = lurn_tensor_from_buffer(S, xs, 2, xsh, LURN_COPY);
   lurn_Tensor *y = lurn_tensor_from_buffer(S, ys, 2, ysh, LURN_BORROW);
+  if ((!x || !y) && !HAS(lurn_last_error(S), "not enough memory")) {
+    fprintf(stderr, "from_buffer failed without saying 'not enough memory': %s\n", lurn_last_error(S));
+    ok = -1;
+  }
   if (x && y) {
     lurn_Value args[2] = {lurn_value_tensor(x), lurn_value_tensor(y)}, res[2];
     st = lurn_call(S, "step", args, 2, res, 2);
     ok &= st == LURN_OK;
     if (st != LURN_OK && st != LURN_ERRMEM && st != LURN_ERRRUN && st != LURN_ERRTYPE) ok = -1;
+    /* with `step` defined, only memory can make it fail (else it is missing: ERRTYPE) */
+    if (defined && (st == LURN_ERRTYPE || !says_memory(S, st, "call"))) ok = -1;
     if (st == LURN_OK) lurn_tensor_release(res[1].tensor);
     st = lurn_set_global_tensor(S, "X", x);
     ok &= st == LURN_OK;
+    if (!says_memory(S, st, "set_global_tensor")) ok = -1;
     lurn_Tensor *back = NULL;
     st = lurn_get_global_tensor(S, "X", &back);
     ok &= st == LURN_OK;
+    if (!says_memory(S, st, "get_global_tensor")) ok = -1;
     lurn_tensor_release(back);
   }
   lurn_tensor_release(x);
@@ -446,6 +538,7 @@ int main(void) {
   test_errors(S);
   test_call(S);
   test_tensors(S);
+  test_wrong_shapes(S);
   lurn_close(&S);
   test_outlive();
   test_states();

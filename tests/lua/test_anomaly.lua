@@ -193,4 +193,55 @@ T.case("a model: the message names the op, the traceback the line", function()
   end)
 end)
 
+-- ============================================================ the training helpers' check
+
+T.case("check_loss: a finite loss comes back as a number; NaN and Inf stop with where", function()
+  eq(lurn.check_loss(lurn.tensor(0.25)), 0.25)
+  eq(lurn.check_loss(lurn.tensor({1.5}), "epoch %d", 1), 1.5)
+  eq(lurn.check_loss(2.0, "epoch %d step %d"), 2.0, "where is formatted only on failure")
+  local nan, inf = lurn.tensor(0.0) / 0, lurn.tensor(1.0) / 0
+  local msg = err(function() lurn.check_loss(nan, "%s epoch %d step %d", "fit", 3, 17) end,
+                  "fit epoch 3 step 17: the loss is nan")
+  eq(msg:find("detect_anomaly", 1, true) ~= nil, true, "the message points at detect_anomaly")
+  eq(msg:find("test_anomaly.lua:%d+:") ~= nil, true, "and at the caller's line: " .. msg)
+  err(function() lurn.check_loss(inf, "epoch %d", 2) end, "epoch 2: the loss is inf")
+  err(function() lurn.check_loss(-inf) end, "training: the loss is -inf")
+  err(function() lurn.check_loss(0 / 0, "step %d", 5) end, "step 5: the loss is nan")
+  err(function() lurn.check_loss(-math.huge, "step %d", 6) end, "step 6: the loss is -inf")
+  err(function() lurn.check_loss(lurn.ones(2), "x") end, {"item", "2 elements"})
+  err(function() lurn.check_loss("0.5") end, {"check_loss", "string"})
+  err(function() lurn.check_loss(nil) end, {"check_loss", "nil"})
+  err(function() lurn.check_loss(1.0, 42) end, {"check_loss", "where", "number"})
+end)
+
+-- the Fashion-MNIST scripts' training loop (scripts/fashion/common.lua), without the data
+local root = arg[0]:match("^(.*)/tests/lua/[^/]*$") or "."
+package.path = root .. "/scripts/fashion/?.lua;" .. package.path
+
+T.case("the training helper (fashion common.fit) stops on a NaN/Inf loss naming run, epoch and step", function()
+  local C = require "common"
+  lurn.manual_seed(0)
+  local X, y = lurn.randn(40, 3), lurn.randn(40, 1)
+  for _, bad in ipairs({0 / 0, math.huge}) do
+    local model = nn.Linear(3, 1)
+    local calls = 0
+    local before
+    local function loss_fn(out, b) -- fine for 6 steps, then the loss goes bad
+      calls = calls + 1
+      local l = nn.functional.mse_loss(out, y:index_select(0, b))
+      if calls < 7 then return l end
+      before = model.weight:detach():clone()
+      return l * bad
+    end
+    local msg = err(function()
+      C.fit(model, X, 3, loss_fn, {bs = 8, name = "probe", lr = 1e-2})
+    end, {"probe epoch 2 step 2: the loss is " .. (bad ~= bad and "nan" or "inf")})
+    eq(msg:find("common.lua", 1, true) ~= nil, true, "raised by the loop: " .. msg)
+    -- checked before backward: the bad step never reached the weights
+    eq(calls, 7)
+    T.assert_close(model.weight, before, 0, 0)
+    eq(lurn.check_loss(model.weight:abs():sum()) >= 0, true, "weights still finite")
+  end
+end)
+
 T.finish("test_anomaly")

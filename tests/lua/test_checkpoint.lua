@@ -163,4 +163,60 @@ T.case("optimizer state is keyed by name: a swapped head's state is skipped", fu
   T.assert_close(opt2.state[m.fc1.weight].exp_avg, opt.state[m.fc1.weight].exp_avg, 0, 0)
 end)
 
+T.case("a damaged or foreign checkpoint's optimizer entries are refused before anything changes", function()
+  lurn.manual_seed(2)
+  local m = nn.Sequential({{"fc1", nn.Linear(3, 4)}, {"head", nn.Linear(4, 2)}})
+  local opt = optim.Adam(m:parameters(), {lr = 0.01, amsgrad = true})
+  opt:zero_grad(); m(lurn.rand(5, 3)):sum():backward(); opt:step()
+  local path, bad = scratch("good"), scratch("bad")
+  lurn.save_checkpoint(path, {model = m, optimizer = opt})
+  local tensors, meta = lurn.load(path)
+  os.remove(path)
+  local cases = {
+    {"optimizer.group.1.lr", "s:abc", "optimizer setting 'lr' of group 1 is \"s:abc\", not a number"},
+    {"optimizer.group.1.lr", "0.1", "'lr' of group 1 is \"0.1\", not a number"}, -- untagged: a string
+    {"optimizer.group.1.eps", "i:", "'eps' of group 1 is \"i:\", not a number"},
+    {"optimizer.group.1.betas", "l:0.9", "'betas' of group 1 is \"l:0.9\", not a list of 2 numbers"},
+    {"optimizer.group.1.amsgrad", "i:1", "'amsgrad' of group 1 is \"i:1\", not a boolean"},
+    {"optimizer.state.fc1.weight.step", "n:1.5", "state 'state.fc1.weight.step' is \"n:1.5\", not a step count"},
+    {"optimizer.state.fc1.weight.step", "i:-3", "not a step count"},
+    {"optimizer.state.fc1.weight.step", "i:99999999999999999999", "not a step count"},
+  }
+  for _, c in ipairs(cases) do
+    local m2 = {}
+    for k, v in pairs(meta) do m2[k] = v end
+    m2[c[1]] = c[2]
+    lurn.save(tensors, bad, {metadata = m2})
+    local fresh = nn.Sequential({{"fc1", nn.Linear(3, 4)}, {"head", nn.Linear(4, 2)}})
+    local w0 = fresh.fc1.weight:clone()
+    local opt2 = optim.Adam(fresh:parameters(), {lr = 0.5})
+    T.assert_error(function() lurn.load_checkpoint(bad, {model = fresh, optimizer = opt2}) end,
+      {"load_checkpoint: " .. bad, c[3]}, c[1] .. " = " .. c[2])
+    T.assert_close(fresh.fc1.weight, w0, 0, 0, "the model is left as it was")
+    T.assert_equal(opt2.param_groups[1].lr, 0.5, "the optimizer is left as it was")
+    T.assert_equal(next(opt2.state), nil, "no state restored")
+    -- the same through opt:load_state_dict
+    local t3, m3 = {}, {}
+    for k, v in pairs(tensors) do local r = k:match("^optimizer%.(.+)$"); if r then t3[r] = v end end
+    for k, v in pairs(m2) do local r = k:match("^optimizer%.(.+)$"); if r then m3[r] = v end end
+    T.assert_error(function() opt2:load_state_dict(t3, m3, fresh) end, {"Adam:load_state_dict", c[3]})
+  end
+  -- a state tensor of another dtype
+  local t4 = {}
+  for k, v in pairs(tensors) do t4[k] = v end
+  t4["optimizer.state.fc1.weight.exp_avg"] = tensors["optimizer.state.fc1.weight.exp_avg"]:long()
+  lurn.save(t4, bad, {metadata = meta})
+  local fresh = nn.Sequential({{"fc1", nn.Linear(3, 4)}, {"head", nn.Linear(4, 2)}})
+  T.assert_error(function()
+    lurn.load_checkpoint(bad, {model = fresh, optimizer = optim.Adam(fresh:parameters())})
+  end, "optimizer state 'state.fc1.weight.exp_avg' is a tensor of dtype int64, not float32")
+  -- and the untouched file still resumes
+  lurn.save(tensors, bad, {metadata = meta})
+  local opt3 = optim.Adam(fresh:parameters(), {lr = 0.5})
+  lurn.load_checkpoint(bad, {model = fresh, optimizer = opt3})
+  T.assert_equal(opt3.param_groups[1].lr, 0.01)
+  T.assert_equal(opt3.param_groups[1].amsgrad, true)
+  os.remove(bad)
+end)
+
 T.finish("test_checkpoint")

@@ -83,5 +83,30 @@ T.case("multi-task: both losses printed per epoch, test metrics in range", funct
   assert(acc >= 0 and acc <= 1 and mse > 0 and mse < 0.5, s)
 end)
 
+-- A loss that turns NaN/Inf stops a cell's training loop with an error naming the cell,
+-- the epoch and (for mini-batches) the step, instead of printing "Loss: nan" and going on.
+-- The loss class is patched from -e so that its n-th call returns a bad value.
+local function poisoned(script, loss_class, nth, bad)
+  local patch = ("local nn = require('lurn').nn; local f, n = nn.%s.forward, 0; "
+    .. "nn.%s.forward = function(...) n = n + 1; local l = f(...); "
+    .. "if n == %d then return l * (%s) end; return l end"):format(loss_class, loss_class, nth, bad)
+  local q = io.popen(("cd '%s' && '%s' -e \"%s\" '%s/scripts/seed/%s' 2>&1"):format(
+    dir, exe, patch, root, script))
+  local text = q:read("a")
+  local okp, how, code = q:close()
+  return text, okp, how, code
+end
+
+T.case("a NaN/Inf loss stops the seed cells' training, naming cell, epoch and step", function()
+  local text, okp, _, code = poisoned("01_pretrain.lua", "BCELoss", 3, "0/0")
+  assert(not okp and code == 1, "the script must fail:\n" .. text)
+  assert(text:find("pre-training epoch 3: the loss is nan", 1, true), text)
+  assert(text:find("Epoch 2, Loss") and not text:find("Epoch 3, Loss"), text)
+  text, okp, _, code = poisoned("06_multitask.lua", "MSELoss", 40, "math.huge")
+  assert(not okp and code == 1, "the script must fail:\n" .. text)
+  -- 800 training rows, batches of 32: the 40th batch is epoch 2, step 15
+  assert(text:find("multi-task epoch 2 step 15: the loss is inf", 1, true), text)
+end)
+
 os.execute("rm -rf '" .. dir .. "'")
 T.finish("test_seed_scripts")

@@ -5,6 +5,12 @@ local class = require "lurn.class"
 
 local M = {}
 
+-- an argument check that blames the caller of the public function
+local function check(ok, fmt, ...)
+  if not ok then error(fmt:format(...), 3) end
+end
+local function is_int(v) return math.type(v) == "integer" end
+
 --- StandardScaler():fit(X) learns per-column mean and (population) std; transform(X)
 --- applies them. Constant columns keep scale 1, as scikit-learn does.
 local StandardScaler = class("StandardScaler")
@@ -38,6 +44,8 @@ end
 --- one_hot(int64 labels [N], num_classes) -> float32 [N, C]
 function M.one_hot(y, num_classes)
   if not lurn.is_tensor(y) or y.dtype ~= "int64" then error("one_hot: expected int64 labels", 2) end
+  check(num_classes == nil or is_int(num_classes),
+        "one_hot: num_classes must be an integer, got %s", math.type(num_classes) or type(num_classes))
   num_classes = num_classes or y:max():item() + 1
   if y:numel() > 0 and (y:min():item() < 0 or y:max():item() >= num_classes) then
     error(("one_hot: labels must be in [0, %d)"):format(num_classes), 2)
@@ -47,6 +55,10 @@ end
 
 --- subset(dataset_or_tensor, indices): rows by 0-based index (tensor or list)
 function M.subset(ds, idx)
+  check(lurn.is_tensor(ds) or (type(ds) == "table" and type(ds.subset) == "function"),
+        "subset: expected a tensor or a dataset, got %s", type(ds))
+  check(lurn.is_tensor(idx) or type(idx) == "table",
+        "subset: indices must be an int64 tensor or a list, got %s", type(idx))
   if not lurn.is_tensor(idx) then idx = lurn.tensor(idx, "int64") end
   if lurn.is_tensor(ds) then return ds:index_select(0, idx) end
   return ds:subset(idx)
@@ -55,6 +67,17 @@ end
 --- select_classes(X, y, classes, {remap = true}): the rows whose label is in `classes`
 --- (a list), with labels renumbered 0..k-1 in the list's order unless remap = false
 function M.select_classes(X, y, classes, opts)
+  check(lurn.is_tensor(X), "select_classes: X must be a tensor, got %s", type(X))
+  check(lurn.is_tensor(y) and y.dtype == "int64" and y:dim() == 1,
+        "select_classes: y must be a 1-d int64 tensor of labels, got %s",
+        lurn.is_tensor(y) and (y.dtype .. " of shape [" .. table.concat(y.shape, ", ") .. "]") or type(y))
+  check(type(classes) == "table" and #classes > 0,
+        "select_classes: classes must be a non-empty list of labels, got %s", type(classes))
+  for i, c in ipairs(classes) do
+    check(is_int(c), "select_classes: class %d in the list is a %s, not an integer label", i,
+          math.type(c) or type(c))
+  end
+  check(opts == nil or type(opts) == "table", "select_classes: options must be a table, got %s", type(opts))
   opts = opts or {}
   local hits = y:eq(classes[1]):long()
   for i = 2, #classes do hits = hits + y:eq(classes[i]):long() end
@@ -71,6 +94,11 @@ end
 --- per_class(y, k, {seed}) -> int64 indices of k random examples of every class present,
 --- class by class (a labelled subset, as "50 labels per class")
 function M.per_class(y, k, opts)
+  check(lurn.is_tensor(y) and y.dtype == "int64" and y:dim() == 1,
+        "per_class: y must be a 1-d int64 tensor of labels, got %s",
+        lurn.is_tensor(y) and (y.dtype .. " of shape [" .. table.concat(y.shape, ", ") .. "]") or type(y))
+  check(is_int(k) and k >= 0, "per_class: k must be an integer >= 0, got %s", tostring(k))
+  check(opts == nil or type(opts) == "table", "per_class: options must be a table, got %s", type(opts))
   opts = opts or {}
   local rng = lurn.random.RandomState(opts.seed or 0)
   local labels = y:totable()
