@@ -55,6 +55,7 @@ typedef struct lt_rng {
   double gauss;
 } lt_rng;
 
+#define LT_CACHE_CLASSES 64
 struct lt_ctx {
   char err[1024];
   int grad_enabled;
@@ -73,6 +74,8 @@ struct lt_ctx {
    * for NaN/Inf and fails naming the op (autograd.c). Off: one branch per op. */
   int detect_anomaly;
   size_t max_bytes;    /* a cap on live_bytes (0: none): a bigger tensor is refused */
+  void *buffer_cache[LT_CACHE_CLASSES]; /* freed buffers by size class (alloc.c) */
+  size_t cached_bytes;
 };
 
 /* ---- context and errors (tensor.c) ---- */
@@ -81,6 +84,11 @@ lt_ctx *lt_ctx_new(void);
  * storage made from it, so a tensor a host still holds stays valid. */
 void lt_ctx_free(lt_ctx *c);
 void lt_ctx_retain(lt_ctx *c);
+
+/* ---- tensor buffers (alloc.c): 64-byte aligned, recycled through a per-context cache ---- */
+void *lt_buffer_alloc(lt_ctx *c, size_t nbytes);
+void lt_buffer_free(lt_ctx *c, void *p, size_t nbytes);
+void lt_cache_trim(lt_ctx *c); /* frees every cached buffer */
 /* 1 when the host asked to stop: sets "interrupted" in c->err and clears the flag (so a
  * Lua hook that fires later does not raise a second time). */
 int lt_stop(lt_ctx *c);

@@ -1,5 +1,6 @@
 /* Elementwise ops with NumPy broadcasting, and their backward passes. */
 #include "core.h"
+#include "simd.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ int lt_broadcast_shape(lt_ctx *c, const char *op, const lt_tensor *a, const lt_t
 
 /* ---- kernels: o = f(x, y) over one strided run ---- */
 #define BIN_KERNEL(NAME, TI, TO, EXPR)                                            \
-  static void NAME(char **p, const int64_t *s, int64_t n, void *ud) {             \
+  LT_SIMD static void NAME(char **p, const int64_t *s, int64_t n, void *ud) {     \
     (void)ud;                                                                     \
     TO *o = (TO *)p[0];                                                           \
     const TI *x = (const TI *)p[1], *y = (const TI *)p[2];                        \
@@ -240,7 +241,7 @@ static const char *unop_name(lt_unop op) {
   return names[op];
 }
 
-static void unary_f32(lt_unop op, float *o, const float *x, int64_t n) {
+LT_SIMD static void unary_f32(lt_unop op, float *o, const float *x, int64_t n) {
   switch (op) {
   case LT_NEG: for (int64_t i = 0; i < n; i++) o[i] = -x[i]; break;
   case LT_EXP: for (int64_t i = 0; i < n; i++) o[i] = expf(x[i]); break;
@@ -261,7 +262,7 @@ static void unary_f32(lt_unop op, float *o, const float *x, int64_t n) {
 }
 
 /* gx from g and v (the saved input or output, per op); all contiguous float */
-static void unary_grad_f32(lt_unop op, float *gx, const float *g, const float *v, int64_t n) {
+LT_SIMD static void unary_grad_f32(lt_unop op, float *gx, const float *g, const float *v, int64_t n) {
   switch (op) {
   case LT_NEG: for (int64_t i = 0; i < n; i++) gx[i] = -g[i]; break;
   case LT_EXP: for (int64_t i = 0; i < n; i++) gx[i] = g[i] * v[i]; break;        /* v = y */

@@ -1,6 +1,7 @@
 /* Optimizer updates, in place over a parameter's buffer, following PyTorch's
  * single-tensor update rules operation for operation (so trajectories match). */
 #include "core.h"
+#include "simd.h"
 
 #include <math.h>
 
@@ -13,16 +14,11 @@ static int check_param(lt_ctx *c, const char *op, const lt_tensor *p, const lt_t
   return 0;
 }
 
-int lt_sgd_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *buf, const lt_sgd_opts *o,
-                int first) {
-  if (check_param(c, "SGD", p, g) < 0) return -1;
-  lt_tensor *gc = lt_contiguous_raw(c, g);
-  if (!gc) return -1;
-  float *pp = lt_f32(p), *pb = buf ? lt_f32(buf) : NULL;
-  const float *pg = lt_f32(gc);
+LT_SIMD static void sgd_update(float *pp, const float *pg, float *pb, int64_t n,
+                               const lt_sgd_opts *o, int first) {
   float lr = (float)o->lr, mom = (float)o->momentum, damp = (float)(1.0 - o->dampening);
   float wd = (float)o->weight_decay;
-  for (int64_t i = 0, n = lt_numel(p); i < n; i++) {
+  for (int64_t i = 0; i < n; i++) {
     float d = pg[i];
     if (o->weight_decay != 0) d += wd * pp[i];
     if (o->momentum != 0) {
@@ -31,8 +27,41 @@ int lt_sgd_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *buf, const lt_
     }
     pp[i] -= lr * d;
   }
+}
+
+int lt_sgd_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *buf, const lt_sgd_opts *o,
+                int first) {
+  if (check_param(c, "SGD", p, g) < 0) return -1;
+  lt_tensor *gc = lt_contiguous_raw(c, g);
+  if (!gc) return -1;
+  sgd_update(lt_f32(p), lt_f32(gc), buf ? lt_f32(buf) : NULL, lt_numel(p), o, first);
   lt_release(gc);
   return 0;
+}
+
+LT_SIMD static void adam_update(float *pp, const float *pg, float *pm, float *pv, float *px,
+                                int64_t n, const lt_adam_opts *o, int64_t step) {
+  double bc1 = 1.0 - pow(o->beta1, (double)step), bc2 = 1.0 - pow(o->beta2, (double)step);
+  float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)o->eps;
+  /* 1 - beta is formed in double and rounded once, as PyTorch's alpha= scalars are */
+  float b1 = (float)o->beta1, b2 = (float)o->beta2, wd = (float)o->weight_decay;
+  float a1 = (float)(1.0 - o->beta1), a2 = (float)(1.0 - o->beta2);
+  float decay = (float)(1.0 - o->lr * o->weight_decay);
+  const int coupled_wd = o->weight_decay != 0 && !o->decoupled;
+  if (o->weight_decay != 0 && o->decoupled)
+    for (int64_t i = 0; i < n; i++) pp[i] *= decay;
+  /* one pass; the compiler unswitches the loop-invariant branches, so each variant is a
+   * branch-free vector loop */
+  for (int64_t i = 0; i < n; i++) {
+    float gi = pg[i];
+    if (coupled_wd) gi += wd * pp[i];
+    float mi = pm[i] * b1 + a1 * gi;
+    float vi = pv[i] * b2 + a2 * gi * gi; /* addcmul: (value * t1) * t2 */
+    pm[i] = mi, pv[i] = vi;
+    if (px) vi = px[i] = px[i] > vi ? px[i] : vi;
+    float denom = sqrtf(vi) / bc2_sqrt + eps;
+    pp[i] += -step_size * mi / denom; /* addcdiv: (value * t1) / t2 */
+  }
 }
 
 int lt_adam_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *m, lt_tensor *v,
@@ -40,31 +69,8 @@ int lt_adam_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *m, lt_tensor 
   if (check_param(c, o->decoupled ? "AdamW" : "Adam", p, g) < 0) return -1;
   lt_tensor *gc = lt_contiguous_raw(c, g);
   if (!gc) return -1;
-  float *pp = lt_f32(p), *pm = lt_f32(m), *pv = lt_f32(v), *px = vmax ? lt_f32(vmax) : NULL;
-  const float *pg = lt_f32(gc);
-  double bc1 = 1.0 - pow(o->beta1, (double)step), bc2 = 1.0 - pow(o->beta2, (double)step);
-  float step_size = (float)(o->lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = (float)o->eps;
-  /* 1 - beta is formed in double and rounded once, as PyTorch's alpha= scalars are */
-  float b1 = (float)o->beta1, b2 = (float)o->beta2, wd = (float)o->weight_decay;
-  float a1 = (float)(1.0 - o->beta1), a2 = (float)(1.0 - o->beta2);
-  float decay = (float)(1.0 - o->lr * o->weight_decay);
-  int64_t n = lt_numel(p);
-  /* one branch-free loop per variant, so each vectorises */
-  if (o->weight_decay != 0 && o->decoupled)
-    for (int64_t i = 0; i < n; i++) pp[i] *= decay;
-  for (int64_t i = 0; i < n; i++) {
-    float gi = pg[i];
-    if (o->weight_decay != 0 && !o->decoupled) gi += wd * pp[i];
-    pm[i] = pm[i] * b1 + a1 * gi;
-    pv[i] = pv[i] * b2 + a2 * gi * gi; /* addcmul: (value * t1) * t2 */
-  }
-  if (px)
-    for (int64_t i = 0; i < n; i++) px[i] = px[i] > pv[i] ? px[i] : pv[i];
-  const float *pd = px ? px : pv;
-  for (int64_t i = 0; i < n; i++) {
-    float denom = sqrtf(pd[i]) / bc2_sqrt + eps;
-    pp[i] += -step_size * pm[i] / denom; /* addcdiv: (value * t1) / t2 */
-  }
+  adam_update(lt_f32(p), lt_f32(gc), lt_f32(m), lt_f32(v), vmax ? lt_f32(vmax) : NULL,
+              lt_numel(p), o, step);
   lt_release(gc);
   return 0;
 }

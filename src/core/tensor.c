@@ -23,7 +23,10 @@ lt_ctx *lt_ctx_new(void) {
 void lt_ctx_retain(lt_ctx *c) { c->refs++; }
 
 void lt_ctx_free(lt_ctx *c) {
-  if (c && --c->refs == 0) free(c);
+  if (c && --c->refs == 0) {
+    lt_cache_trim(c);
+    free(c);
+  }
 }
 
 int lt_stop(lt_ctx *c) {
@@ -107,9 +110,7 @@ static lt_storage *storage_new(lt_ctx *c, size_t nbytes) {
                       "(%zu bytes, %zu in use)", nbytes, c->max_bytes, c->live_bytes);
   lt_storage *s = malloc(sizeof *s);
   if (!s) return lt_fail(c, "not enough memory");
-  /* 64-byte alignment for vector loads; never a zero-size request */
-  size_t alloc = (nbytes + 63) & ~(size_t)63;
-  s->data = aligned_alloc(64, alloc ? alloc : 64);
+  s->data = lt_buffer_alloc(c, nbytes);
   if (!s->data) {
     free(s);
     return lt_fail(c, "not enough memory: cannot allocate %zu bytes", nbytes);
@@ -134,7 +135,7 @@ static void storage_release(lt_storage *s) {
   if (--s->refs > 0) return;
   if (!s->borrowed) {
     s->ctx->live_bytes -= s->nbytes;
-    free(s->data);
+    lt_buffer_free(s->ctx, s->data, s->nbytes);
   }
   lt_ctx_free(s->ctx);
   free(s);

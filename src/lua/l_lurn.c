@@ -317,12 +317,25 @@ static int l_clock(lua_State *L) {
 
 static int l_memory(lua_State *L) {
   lt_ctx *c = lb_ctx(L);
-  lua_createtable(L, 0, 2);
+  lua_createtable(L, 0, 4);
   lua_pushinteger(L, (lua_Integer)c->live_bytes);
   lua_setfield(L, -2, "live_bytes");
   lua_pushinteger(L, (lua_Integer)c->peak_bytes);
   lua_setfield(L, -2, "peak_bytes");
+  lua_pushinteger(L, (lua_Integer)c->cached_bytes);
+  lua_setfield(L, -2, "cached_bytes");
+  lua_pushinteger(L, (lua_Integer)c->max_bytes);
+  lua_setfield(L, -2, "limit_bytes");
   return 1;
+}
+
+/* lurn.set_memory_limit(bytes | nil): tensors that would take live tensor memory past
+ * the limit fail with "not enough memory"; nil or 0 removes it */
+static int l_set_memory_limit(lua_State *L) {
+  lua_Integer n = luaL_opt(L, luaL_checkinteger, 1, 0);
+  luaL_argcheck(L, n >= 0, 1, "the limit must be a byte count >= 0");
+  lb_ctx(L)->max_bytes = (size_t)n;
+  return 0;
 }
 
 static const luaL_Reg funcs[] = {
@@ -333,6 +346,7 @@ static const luaL_Reg funcs[] = {
   {"cat", l_cat}, {"stack", l_stack}, {"where", l_where}, {"manual_seed", l_manual_seed},
   {"is_tensor", l_is_tensor}, {"is_grad_enabled", l_is_grad_enabled},
   {"set_grad_enabled", l_set_grad_enabled}, {"memory", l_memory},
+  {"set_memory_limit", l_set_memory_limit},
   {"isatty", l_isatty}, {"clock", l_clock}, {NULL, NULL}};
 
 /* ---- the embedded Lua library ---- */

@@ -13,6 +13,8 @@ local PARENT = setmetatable({}, {__mode = "k"})   -- module -> parent module
 local NAME = setmetatable({}, {__mode = "k"})     -- module -> name in its parent
 local CALLED = setmetatable({}, {__mode = "k"})   -- modules called since the last backward
 local WARNED = setmetatable({}, {__mode = "k"})   -- parameters already reported unused
+local DESCENDANTS = setmetatable({}, {__mode = "k"}) -- module -> {version, list} (see check_unused)
+local structure_version = 0                          -- bumped whenever a child is added or removed
 
 local Module = {__name = "Module", __is_module = true}
 
@@ -60,6 +62,7 @@ function Module.__newindex(self, k, v)
     for i = 1, #order do if order[i] == k then table.remove(order, i); break end end
   end
   kinds[k] = kind
+  if kind == "module" or old == "module" then structure_version = structure_version + 1 end
   if kind == "module" then PARENT[v], NAME[v] = self, k end
   values[k] = v
 end
@@ -379,25 +382,45 @@ local function took_part(m)
   return false
 end
 
+-- every descendant of m (m included), cached until a child is added or removed anywhere:
+-- the check below runs after every backward and must cost next to nothing when all
+-- modules were called
+local function descendants(m)
+  local d = DESCENDANTS[m]
+  if d and d[1] == structure_version then return d[2] end
+  local list = {}
+  for _, sub in m:named_modules() do list[#list + 1] = sub end
+  DESCENDANTS[m] = {structure_version, list}
+  return list
+end
+
+local function warn_unused(m)
+  for prefix, sub in m:named_modules() do
+    if not CALLED[sub] then
+      local names = {}
+      for name, param in entries(sub, "param") do
+        if param.requires_grad and param.grad == nil and not WARNED[param] then
+          WARNED[param] = true
+          names[#names + 1] = prefix == "" and name or prefix .. "." .. name
+        end
+      end
+      if #names > 0 then
+        io.stderr:write(("lurn: warning: %s of %s received no gradient in backward; is "
+          .. "'%s' used in forward?\n"):format(table.concat(names, ", "), m:type_name(),
+          prefix == "" and m:type_name() or prefix))
+      end
+    end
+  end
+end
+
 local function check_unused()
   for m in pairs(CALLED) do
     local p = PARENT[m]
-    local is_root = not (p and CALLED[p])
-    if is_root and took_part(m) then
-      for prefix, sub in m:named_modules() do
+    if not (p and CALLED[p]) then -- a root: the outermost module called
+      for _, sub in ipairs(descendants(m)) do
         if not CALLED[sub] then
-          local names = {}
-          for name, param in entries(sub, "param") do
-            if param.requires_grad and param.grad == nil and not WARNED[param] then
-              WARNED[param] = true
-              names[#names + 1] = prefix == "" and name or prefix .. "." .. name
-            end
-          end
-          if #names > 0 then
-            io.stderr:write(("lurn: warning: %s of %s received no gradient in backward; is "
-              .. "'%s' used in forward?\n"):format(table.concat(names, ", "), m:type_name(),
-              prefix == "" and m:type_name() or prefix))
-          end
+          if took_part(m) then warn_unused(m) end
+          break
         end
       end
     end

@@ -1,0 +1,85 @@
+/* Tensor buffers, with a per-context cache of freed ones by size class.
+ *
+ * A training step frees and re-allocates the same activation and gradient sizes every
+ * step. glibc serves those (KiBs, 64-byte aligned) from its general bins through
+ * memalign, which splits and coalesces chunks on every call; popping a buffer of the
+ * right class off a list is a few instructions. Buffers up to LT_CACHE_MAX_BUFFER are
+ * kept, at most LT_CACHE_MAX_TOTAL bytes in all; lt_cache_trim gives them back.
+ * Sanitizer builds bypass the cache so that use-after-free stays detectable. */
+#include "core.h"
+
+#include <stdlib.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LT_CACHE_ON 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+#define LT_CACHE_ON 0
+#endif
+#endif
+#ifndef LT_CACHE_ON
+#define LT_CACHE_ON 1
+#endif
+
+#define LT_CACHE_MAX_BUFFER ((size_t)4 << 20)
+#define LT_CACHE_MAX_TOTAL ((size_t)32 << 20)
+
+/* Classes: 256 bytes, then four per power of two (2^k + j 2^(k-2), j = 1..4), so a
+ * buffer is at most 25% larger than asked. Returns the class; *size its byte size. */
+static int size_class(size_t n, size_t *size) {
+  if (n <= 256) {
+    *size = 256;
+    return 0;
+  }
+  int k = 63 - __builtin_clzll((unsigned long long)(n - 1)); /* 2^k < n <= 2^(k+1) */
+  size_t base = (size_t)1 << k, quarter = base / 4;
+  size_t j = (n - base + quarter - 1) / quarter; /* 1..4 */
+  *size = base + j * quarter;
+  return (k - 8) * 4 + (int)j;
+}
+
+void *lt_buffer_alloc(lt_ctx *c, size_t nbytes) {
+  size_t size = (nbytes + 63) & ~(size_t)63; /* 64-byte alignment for vector loads */
+  if (size == 0) size = 64;
+  int cls = -1;
+  if (LT_CACHE_ON && nbytes <= LT_CACHE_MAX_BUFFER) {
+    cls = size_class(nbytes, &size);
+    void *p = c->buffer_cache[cls];
+    if (p) {
+      c->buffer_cache[cls] = *(void **)p;
+      c->cached_bytes -= size;
+      return p;
+    }
+  }
+  void *p = aligned_alloc(64, size);
+  if (!p && c->cached_bytes) { /* memory is tight: give the cache back and retry */
+    lt_cache_trim(c);
+    p = aligned_alloc(64, size);
+  }
+  return p;
+}
+
+void lt_buffer_free(lt_ctx *c, void *p, size_t nbytes) {
+  if (LT_CACHE_ON && nbytes <= LT_CACHE_MAX_BUFFER) {
+    size_t size;
+    int cls = size_class(nbytes, &size);
+    if (c->cached_bytes + size <= LT_CACHE_MAX_TOTAL) {
+      *(void **)p = c->buffer_cache[cls];
+      c->buffer_cache[cls] = p;
+      c->cached_bytes += size;
+      return;
+    }
+  }
+  free(p);
+}
+
+void lt_cache_trim(lt_ctx *c) {
+  for (int i = 0; i < LT_CACHE_CLASSES; i++) {
+    while (c->buffer_cache[i]) {
+      void *p = c->buffer_cache[i];
+      c->buffer_cache[i] = *(void **)p;
+      free(p);
+    }
+  }
+  c->cached_bytes = 0;
+}
