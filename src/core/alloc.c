@@ -2,9 +2,12 @@
  *
  * A training step frees and re-allocates the same activation and gradient sizes every
  * step. glibc serves those (KiBs, 64-byte aligned) from its general bins through
- * memalign, which splits and coalesces chunks on every call; popping a buffer of the
- * right class off a list is a few instructions. Buffers up to LT_CACHE_MAX_BUFFER are
- * kept, at most LT_CACHE_MAX_TOTAL bytes in all; lt_cache_trim gives them back.
+ * memalign, which splits and coalesces chunks on every call, and big ones (weight
+ * gradients of a wide layer: 64 MiB) with a fresh mmap whose every page faults and is
+ * zeroed by the kernel; popping a buffer of the right class off a list is a few
+ * instructions. The cache holds at most max(LT_CACHE_MIN_TOTAL, half the live tensor
+ * bytes): a model's gradients fit, a dataset's worth of garbage does not.
+ * lt_cache_trim (lurn.empty_cache()) gives every cached buffer back.
  * Sanitizer builds bypass the cache so that use-after-free stays detectable. */
 #include "core.h"
 
@@ -21,11 +24,12 @@
 #define LT_CACHE_ON 1
 #endif
 
-#define LT_CACHE_MAX_BUFFER ((size_t)4 << 20)
-#define LT_CACHE_MAX_TOTAL ((size_t)32 << 20)
+#define LT_CACHE_MIN_TOTAL ((size_t)32 << 20)
+#define LT_CACHE_MAX_BUFFER ((size_t)1 << 40) /* class 128, the last one */
 
 /* Classes: 256 bytes, then four per power of two (2^k + j 2^(k-2), j = 1..4), so a
- * buffer is at most 25% larger than asked. Returns the class; *size its byte size. */
+ * buffer is at most 25% larger than asked. Returns the class; *size its byte size.
+ * Sizes are below 2^40 (lt_empty refuses more): classes < LT_CACHE_CLASSES. */
 static int size_class(size_t n, size_t *size) {
   if (n <= 256) {
     *size = 256;
@@ -41,9 +45,8 @@ static int size_class(size_t n, size_t *size) {
 void *lt_buffer_alloc(lt_ctx *c, size_t nbytes) {
   size_t size = (nbytes + 63) & ~(size_t)63; /* 64-byte alignment for vector loads */
   if (size == 0) size = 64;
-  int cls = -1;
   if (LT_CACHE_ON && nbytes <= LT_CACHE_MAX_BUFFER) {
-    cls = size_class(nbytes, &size);
+    int cls = size_class(nbytes, &size);
     void *p = c->buffer_cache[cls];
     if (p) {
       c->buffer_cache[cls] = *(void **)p;
@@ -61,9 +64,9 @@ void *lt_buffer_alloc(lt_ctx *c, size_t nbytes) {
 
 void lt_buffer_free(lt_ctx *c, void *p, size_t nbytes) {
   if (LT_CACHE_ON && nbytes <= LT_CACHE_MAX_BUFFER) {
-    size_t size;
+    size_t size, cap = c->live_bytes / 2 > LT_CACHE_MIN_TOTAL ? c->live_bytes / 2 : LT_CACHE_MIN_TOTAL;
     int cls = size_class(nbytes, &size);
-    if (c->cached_bytes + size <= LT_CACHE_MAX_TOTAL) {
+    if (c->cached_bytes + size <= cap) {
       *(void **)p = c->buffer_cache[cls];
       c->buffer_cache[cls] = p;
       c->cached_bytes += size;

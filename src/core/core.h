@@ -55,7 +55,7 @@ typedef struct lt_rng {
   double gauss;
 } lt_rng;
 
-#define LT_CACHE_CLASSES 64
+#define LT_CACHE_CLASSES 132 /* alloc.c: size classes up to 2^40 bytes */
 struct lt_ctx {
   char err[1024];
   int grad_enabled;

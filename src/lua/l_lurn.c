@@ -329,6 +329,12 @@ static int l_memory(lua_State *L) {
   return 1;
 }
 
+/* lurn.empty_cache(): give the freed tensor buffers kept for reuse back to the system */
+static int l_empty_cache(lua_State *L) {
+  lt_cache_trim(lb_ctx(L));
+  return 0;
+}
+
 /* lurn.set_memory_limit(bytes | nil): tensors that would take live tensor memory past
  * the limit fail with "not enough memory"; nil or 0 removes it */
 static int l_set_memory_limit(lua_State *L) {
@@ -346,7 +352,7 @@ static const luaL_Reg funcs[] = {
   {"cat", l_cat}, {"stack", l_stack}, {"where", l_where}, {"manual_seed", l_manual_seed},
   {"is_tensor", l_is_tensor}, {"is_grad_enabled", l_is_grad_enabled},
   {"set_grad_enabled", l_set_grad_enabled}, {"memory", l_memory},
-  {"set_memory_limit", l_set_memory_limit},
+  {"set_memory_limit", l_set_memory_limit}, {"empty_cache", l_empty_cache},
   {"isatty", l_isatty}, {"clock", l_clock}, {NULL, NULL}};
 
 /* ---- the embedded Lua library ---- */
