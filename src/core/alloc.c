@@ -76,7 +76,41 @@ void lt_buffer_free(lt_ctx *c, void *p, size_t nbytes) {
   free(p);
 }
 
+/* Tensor and storage structs: a few hundred are made and dropped per training step, more
+ * than glibc's per-size fast caches hold, so they are kept on per-context free lists. */
+#define LT_SPARE_MAX 1024
+
+void *lt_struct_alloc(lt_ctx *c, int kind, size_t size) {
+  lt_spare_list *l = &c->spare[kind];
+  if (LT_CACHE_ON && l->head) {
+    void *p = l->head;
+    l->head = *(void **)p;
+    l->n--;
+    return p;
+  }
+  return malloc(size);
+}
+
+void lt_struct_free(lt_ctx *c, int kind, void *p) {
+  lt_spare_list *l = &c->spare[kind];
+  if (LT_CACHE_ON && l->n < LT_SPARE_MAX) {
+    *(void **)p = l->head;
+    l->head = p;
+    l->n++;
+    return;
+  }
+  free(p);
+}
+
 void lt_cache_trim(lt_ctx *c) {
+  for (int k = 0; k < 2; k++) {
+    while (c->spare[k].head) {
+      void *p = c->spare[k].head;
+      c->spare[k].head = *(void **)p;
+      free(p);
+    }
+    c->spare[k].n = 0;
+  }
   for (int i = 0; i < LT_CACHE_CLASSES; i++) {
     while (c->buffer_cache[i]) {
       void *p = c->buffer_cache[i];

@@ -55,6 +55,11 @@ typedef struct lt_rng {
   double gauss;
 } lt_rng;
 
+typedef struct lt_spare_list {
+  void *head;
+  int n;
+} lt_spare_list;
+enum { LT_SPARE_TENSOR, LT_SPARE_STORAGE };
 #define LT_CACHE_CLASSES 132 /* alloc.c: size classes up to 2^40 bytes */
 struct lt_ctx {
   char err[1024];
@@ -76,6 +81,7 @@ struct lt_ctx {
   size_t max_bytes;    /* a cap on live_bytes (0: none): a bigger tensor is refused */
   void *buffer_cache[LT_CACHE_CLASSES]; /* freed buffers by size class (alloc.c) */
   size_t cached_bytes;
+  lt_spare_list spare[2]; /* dropped tensor and storage structs (alloc.c) */
 };
 
 /* ---- context and errors (tensor.c) ---- */
@@ -88,7 +94,9 @@ void lt_ctx_retain(lt_ctx *c);
 /* ---- tensor buffers (alloc.c): 64-byte aligned, recycled through a per-context cache ---- */
 void *lt_buffer_alloc(lt_ctx *c, size_t nbytes);
 void lt_buffer_free(lt_ctx *c, void *p, size_t nbytes);
-void lt_cache_trim(lt_ctx *c); /* frees every cached buffer */
+void lt_cache_trim(lt_ctx *c); /* frees every cached buffer and spare struct */
+void *lt_struct_alloc(lt_ctx *c, int kind, size_t size); /* LT_SPARE_TENSOR / _STORAGE */
+void lt_struct_free(lt_ctx *c, int kind, void *p);
 /* 1 when the host asked to stop: sets "interrupted" in c->err and clears the flag (so a
  * Lua hook that fires later does not raise a second time). */
 int lt_stop(lt_ctx *c);

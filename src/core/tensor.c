@@ -108,11 +108,11 @@ static lt_storage *storage_new(lt_ctx *c, size_t nbytes) {
   if (c->max_bytes && nbytes > c->max_bytes - (c->live_bytes < c->max_bytes ? c->live_bytes : c->max_bytes))
     return lt_fail(c, "not enough memory: %zu bytes more would pass the tensor memory limit "
                       "(%zu bytes, %zu in use)", nbytes, c->max_bytes, c->live_bytes);
-  lt_storage *s = malloc(sizeof *s);
+  lt_storage *s = lt_struct_alloc(c, LT_SPARE_STORAGE, sizeof *s);
   if (!s) return lt_fail(c, "not enough memory");
   s->data = lt_buffer_alloc(c, nbytes);
   if (!s->data) {
-    free(s);
+    lt_struct_free(c, LT_SPARE_STORAGE, s);
     return lt_fail(c, "not enough memory: cannot allocate %zu bytes", nbytes);
   }
 #ifdef LURN_POISON_NEW_TENSORS
@@ -137,15 +137,17 @@ static void storage_release(lt_storage *s) {
     s->ctx->live_bytes -= s->nbytes;
     lt_buffer_free(s->ctx, s->data, s->nbytes);
   }
-  lt_ctx_free(s->ctx);
-  free(s);
+  lt_ctx *c = s->ctx;
+  lt_struct_free(c, LT_SPARE_STORAGE, s); /* before the context may go with its last storage */
+  lt_ctx_free(c);
 }
 
 static lt_tensor *tensor_shell(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape) {
   if (ndim < 0 || ndim > LT_MAXDIM)
     return lt_fail(c, "tensors have at most %d dims (got %d)", LT_MAXDIM, ndim);
-  lt_tensor *t = calloc(1, sizeof *t);
+  lt_tensor *t = lt_struct_alloc(c, LT_SPARE_TENSOR, sizeof *t);
   if (!t) return lt_fail(c, "not enough memory");
+  memset(t, 0, sizeof *t);
   t->refs = 1;
   t->dtype = d;
   t->ndim = ndim;
@@ -187,7 +189,7 @@ lt_tensor *lt_empty(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shape) {
   if (!t) return NULL;
   t->st = storage_new(c, nbytes);
   if (!t->st) {
-    free(t);
+    lt_struct_free(c, LT_SPARE_TENSOR, t);
     return NULL;
   }
   lt_contiguous_strides(ndim, shape, t->stride);
@@ -200,9 +202,9 @@ lt_tensor *lt_from_borrowed(lt_ctx *c, lt_dtype d, int ndim, const int64_t *shap
   if (check_shape(c, d, ndim, shape, &nbytes) < 0) return NULL; /* as lt_empty: sizes, overflow */
   lt_tensor *t = tensor_shell(c, d, ndim, shape);
   if (!t) return NULL;
-  lt_storage *s = malloc(sizeof *s);
+  lt_storage *s = lt_struct_alloc(c, LT_SPARE_STORAGE, sizeof *s);
   if (!s) {
-    free(t);
+    lt_struct_free(c, LT_SPARE_TENSOR, t);
     return lt_fail(c, "not enough memory");
   }
   /* not counted in live_bytes: the host owns (and accounts for) this memory */
@@ -315,8 +317,9 @@ void lt_release(lt_tensor *t) {
   if (!t || --t->refs > 0) return;
   if (t->grad_fn) lt_node_release(t->grad_fn);
   lt_release(t->grad);
-  storage_release(t->st);
-  free(t);
+  lt_storage *st = t->st;
+  lt_struct_free(st->ctx, LT_SPARE_TENSOR, t); /* before the storage, which may free the context */
+  storage_release(st);
 }
 
 lt_tensor *lt_alias(lt_ctx *c, const lt_tensor *t, int ndim, const int64_t *shape,
