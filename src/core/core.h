@@ -263,6 +263,8 @@ void lt_cascade_sum_rows(const float *x, int64_t rows, int64_t cols, float *out)
 
 /* nn ops (ops_nn.c). reduction: 0 none, 1 mean, 2 sum */
 lt_tensor *lt_linear(lt_ctx *c, lt_tensor *x, lt_tensor *W, lt_tensor *b); /* b may be NULL */
+/* relu(linear(x, W, b)) in one pass over the output and one autograd node (relu != 0) */
+lt_tensor *lt_linear_act(lt_ctx *c, lt_tensor *x, lt_tensor *W, lt_tensor *b, int relu);
 lt_tensor *lt_nll_loss(lt_ctx *c, const char *name, lt_tensor *logp, lt_tensor *target,
                        lt_tensor *weight, int64_t ignore_index, int reduction);
 /* binary cross-entropy of probabilities x against targets y; w (optional) broadcasts */

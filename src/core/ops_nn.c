@@ -1,6 +1,7 @@
 /* Neural-network ops with fused kernels: linear (one GEMM + a bias pass) and the
  * negative log-likelihood that cross-entropy is built on. */
 #include "core.h"
+#include "simd.h"
 
 #include <math.h>
 #include <string.h>
@@ -16,10 +17,9 @@ static lt_tensor *as_rows(lt_ctx *c, const lt_tensor *x) {
   return r;
 }
 
-static int linear_backward(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin) {
+/* gradients of y = x W^T + b given g2 = dL/dy as (M, out) rows */
+static int linear_grads(lt_ctx *c, lt_node *n, lt_tensor *g2, lt_tensor **gin) {
   lt_tensor *x = n->in[0], *W = n->in[1], *b = n->nin > 2 ? n->in[2] : NULL;
-  lt_tensor *g2 = as_rows(c, g); /* (M, out) */
-  if (!g2) return -1;
   int rc = 0;
   if (x->requires_grad) { /* dx = g W: (M, out) @ (out, in) */
     int64_t sh[2] = {g2->shape[0], W->shape[1]};
@@ -43,11 +43,53 @@ static int linear_backward(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin)
     if (!gin[2]) rc = -1;
     else lt_cascade_sum_rows(lt_f32(g2), g2->shape[0], g2->shape[1], lt_f32(gin[2]));
   }
+  return rc;
+}
+
+static int linear_backward(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin) {
+  lt_tensor *g2 = as_rows(c, g); /* (M, out) */
+  if (!g2) return -1;
+  int rc = linear_grads(c, n, g2, gin);
   lt_release(g2);
   return rc;
 }
 
-lt_tensor *lt_linear(lt_ctx *c, lt_tensor *x, lt_tensor *W, lt_tensor *b) {
+/* relu backward as ATen's threshold_backward: g where the output is > 0, else 0 */
+LT_SIMD static void relu_mask(float *o, const float *g, const float *y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = y[i] > 0.f ? g[i] : 0.f;
+}
+
+static int linear_relu_backward(lt_ctx *c, lt_node *n, lt_tensor *g, lt_tensor **gin) {
+  lt_tensor *y = n->saved[0]; /* the output, contiguous */
+  lt_tensor *gc = lt_contiguous_raw(c, g);
+  lt_tensor *gpre = gc ? lt_empty(c, LT_F32, y->ndim, y->shape) : NULL;
+  if (gpre) relu_mask(lt_f32(gpre), lt_f32(gc), lt_f32(y), lt_numel(y));
+  lt_release(gc);
+  lt_tensor *g2 = gpre ? as_rows(c, gpre) : NULL;
+  lt_release(gpre);
+  if (!g2) return -1;
+  int rc = linear_grads(c, n, g2, gin);
+  lt_release(g2);
+  return rc;
+}
+
+/* the bias pass, fused with the activation: y = max(y + b, 0) for relu */
+LT_SIMD static void bias_act(float *y, const float *b, int64_t M, int64_t out, int relu) {
+  for (int64_t i = 0; i < M; i++) {
+    float *row = y + i * out;
+    if (b && relu)
+      for (int64_t j = 0; j < out; j++) {
+        float v = row[j] + b[j];
+        row[j] = v > 0.f ? v : 0.f;
+      }
+    else if (b)
+      for (int64_t j = 0; j < out; j++) row[j] += b[j];
+    else
+      for (int64_t j = 0; j < out; j++) row[j] = row[j] > 0.f ? row[j] : 0.f;
+  }
+}
+
+lt_tensor *lt_linear_act(lt_ctx *c, lt_tensor *x, lt_tensor *W, lt_tensor *b, int relu) {
   if (x->dtype != LT_F32 || W->dtype != LT_F32 || (b && b->dtype != LT_F32))
     return lt_fail(c, "linear: expected float32 input and parameters, got input of dtype %s",
                    lt_dtype_name(x->dtype));
@@ -73,22 +115,29 @@ lt_tensor *lt_linear(lt_ctx *c, lt_tensor *x, lt_tensor *W, lt_tensor *b) {
     lt_release(y);
     return NULL;
   }
-  if (b) {
-    float *py = lt_f32(y);
-    const float *pb = lt_f32(b); /* 1-d parameters are contiguous unless a view */
-    lt_tensor *bc = lt_is_contiguous(b) ? NULL : lt_contiguous_raw(c, b);
-    if (bc) pb = lt_f32(bc);
-    for (int64_t i = 0; i < M; i++)
-      for (int64_t j = 0; j < out; j++) py[i * out + j] += pb[j];
+  if (b || relu) {
+    lt_tensor *bc = !b || lt_is_contiguous(b) ? NULL : lt_contiguous_raw(c, b);
+    if (b && !lt_is_contiguous(b) && !bc) {
+      lt_release(y);
+      return NULL;
+    }
+    bias_act(lt_f32(y), b ? lt_f32(bc ? bc : b) : NULL, M, out, relu);
     lt_release(bc);
   }
   lt_node *node;
   lt_tensor *ins[3] = {x, W, b};
-  if (lt_record(c, y, "linear", linear_backward, b ? 3 : 2, ins, &node) < 0) {
-    lt_release(y);
-    return NULL;
-  }
+  if (lt_record(c, y, relu ? "linear_relu" : "linear", relu ? linear_relu_backward : linear_backward,
+                b ? 3 : 2, ins, &node) < 0)
+    goto fail;
+  if (node && relu && !(node->saved[0] = lt_detach(c, y))) goto fail;
   return y;
+fail:
+  lt_release(y);
+  return NULL;
+}
+
+lt_tensor *lt_linear(lt_ctx *c, lt_tensor *x, lt_tensor *W, lt_tensor *b) {
+  return lt_linear_act(c, x, W, b, 0);
 }
 
 /* ---- negative log-likelihood ---- */

@@ -18,8 +18,9 @@ static int l_linear(lua_State *L) {
   LB_RETURN(L, lt_linear(lb_ctx(L), x, W, b));
 }
 
-/* lurn._linear_try(x, weight, bias): the result, or nil and the core's message, so that
- * nn.Linear can raise it with its module path without a pcall per forward */
+/* lurn._linear_try(x, weight, bias [, relu]): the result, or nil and the core's message,
+ * so that nn.Linear can raise it with its module path without a pcall per forward. With
+ * relu true, relu(linear) fused (nn.Sequential's Linear followed by ReLU). */
 static int l_linear_try(lua_State *L) {
   lt_tensor *x = lb_totensor(L, 1), *W = lb_check(L, 2);
   if (!x) { /* a wrong input is the caller's mistake: nn.Linear names itself in it */
@@ -28,8 +29,9 @@ static int l_linear_try(lua_State *L) {
     return 2;
   }
   lt_tensor *b = lua_isnoneornil(L, 3) ? NULL : lb_check(L, 3);
+  int relu = lua_toboolean(L, 4);
   lb_box *box = lb_newbox(L);
-  if ((box->t = lt_linear(lb_ctx(L), x, W, b))) return lb_done(L, box);
+  if ((box->t = lt_linear_act(lb_ctx(L), x, W, b, relu))) return lb_done(L, box);
   lua_pushnil(L);
   lua_pushstring(L, lb_ctx(L)->err);
   return 2;

@@ -21,9 +21,10 @@ function Linear:__init(in_features, out_features, opts)
   end
 end
 
-function Linear:forward(x)
+-- relu = true: relu(linear(x)) fused (nn.Sequential passes it for a Linear then ReLU)
+function Linear:forward(x, relu)
   local v = rawget(self, "_values")
-  local y, err = linear_try(x, v.weight, v.bias)
+  local y, err = linear_try(x, v.weight, v.bias, relu)
   if y then return y end
   -- the core's message ("linear: input has shape ...") with the module's path and sizes
   local path = self:path() -- "" for a Linear used on its own

@@ -77,8 +77,9 @@ local function module_path(m)
   return table.concat(parts, ".")
 end
 
+local is_grad_enabled = lurn.is_grad_enabled
 function Module.__call(self, ...)
-  if lurn.is_grad_enabled() then CALLED[self] = true end
+  if is_grad_enabled() then CALLED[self] = true end
   local forward = self.forward
   if forward == nil then
     error(("%s (%s) has no forward method"):format(module_path(self), self:type_name()), 2)
@@ -145,6 +146,18 @@ end
 
 --- Iterator over (name, child) in order.
 function Module:named_children() return entries(self, "module") end
+
+local CHILD_LISTS = setmetatable({}, {__mode = "k"}) -- module -> {version, children}
+-- The children as an array, cached until a child is added or removed anywhere: for
+-- forward passes that run every step (nn.Sequential).
+local function child_list(self)
+  local cached = CHILD_LISTS[self]
+  if cached and cached[1] == structure_version then return cached[2] end
+  local list = {}
+  for _, m in entries(self, "module") do list[#list + 1] = m end
+  CHILD_LISTS[self] = {structure_version, list}
+  return list
+end
 
 function Module:children()
   local out = {}
@@ -436,5 +449,8 @@ end
 
 Module.Parameter = Parameter
 Module.is_module = is_module
+Module.child_list = child_list
+--- for a caller that runs a module's forward itself (a fused pair in nn.Sequential)
+function Module.mark_called(m) if is_grad_enabled() then CALLED[m] = true end end
 Module.shape_str = shape_str
 return setmetatable(Module, {__call = construct, __tostring = class_tostring})

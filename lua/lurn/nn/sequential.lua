@@ -2,6 +2,10 @@
 -- nn.Sequential({{"fc1", nn.Linear(4, 8)}, {"act", nn.ReLU()}}) with named children.
 -- seq[0] is the first child (0-based, as in PyTorch), seq[-1] the last; #seq counts children.
 local Module = require "lurn.nn.module"
+local Linear = require "lurn.nn.linear"
+local ReLU = require("lurn.nn.activation").ReLU
+
+local child_list, mark_called = Module.child_list, Module.mark_called
 
 local Sequential = Module:extend("Sequential")
 
@@ -24,8 +28,26 @@ function Sequential:append(m)
   return self
 end
 
+-- a plain Linear (its own class, no forward set on the instance) and a plain ReLU
+local function plain(m, cls)
+  return getmetatable(m) == cls and rawget(m, "_values").forward == nil
+end
+
 function Sequential:forward(x)
-  for _, m in self:named_children() do x = m(x) end
+  local list = child_list(self)
+  local i, n = 1, #list
+  while i <= n do
+    local m, nxt = list[i], list[i + 1]
+    if nxt and plain(m, Linear) and plain(nxt, ReLU) then
+      -- Linear then ReLU: one fused kernel and one autograd node (same numbers)
+      mark_called(m); mark_called(nxt)
+      x = m:forward(x, true)
+      i = i + 2
+    else
+      x = m(x)
+      i = i + 1
+    end
+  end
   return x
 end
 
