@@ -118,7 +118,7 @@ static lt_storage *storage_new(lt_ctx *c, size_t nbytes) {
 #ifdef LURN_POISON_NEW_TENSORS
   /* sanitizer builds: new tensors hold NaN (float32), -1 (int64) or 255 (bool), never
    * zeros that happen to make a kernel that reads unwritten memory look right */
-  memset(s->data, 0xFF, alloc ? alloc : 64);
+  memset(s->data, 0xFF, nbytes);
 #endif
   s->refs = 1;
   s->nbytes = nbytes;

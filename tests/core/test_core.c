@@ -181,8 +181,35 @@ static void test_limits(lt_ctx *c) {
   CHECK(c->live_bytes == 0, "all tensors released (%zu bytes live)", c->live_bytes);
 }
 
+/* alloc.c: freed buffers come back for the same size class; the cache is bounded and
+ * trimmed. Sanitizer builds bypass it (use-after-free must stay visible). */
+static void test_buffer_cache(void) {
+  lt_ctx *c = lt_ctx_new();
+  int64_t sh[1] = {1000}, sh2[1] = {1010}, big[1] = {(int64_t)1 << 26}; /* big: 256 MiB */
+  lt_tensor *a = lt_empty(c, LT_F32, 1, sh);
+  void *pa = lt_f32(a);
+  lt_release(a);
+#if defined(__SANITIZE_ADDRESS__)
+  CHECK(c->cached_bytes == 0, "cached %zu", c->cached_bytes);
+  (void)pa, (void)sh2, (void)big;
+#else
+  CHECK(c->cached_bytes >= 4000 && c->cached_bytes <= 5000, "cached %zu", c->cached_bytes); /* <= 25% over */
+  lt_tensor *b = lt_empty(c, LT_F32, 1, sh2);                 /* same class: reused */
+  CHECK(lt_f32(b) == pa && c->cached_bytes == 0, "not reused (cached %zu)", c->cached_bytes);
+  CHECK(c->live_bytes == 4040, "live %zu", c->live_bytes);
+  lt_release(b);
+  lt_tensor *h = lt_empty(c, LT_F32, 1, big);
+  lt_release(h); /* more than max(32 MiB, half the live bytes): not kept */
+  CHECK(c->cached_bytes < ((size_t)32 << 20), "cached %zu", c->cached_bytes);
+  lt_cache_trim(c);
+  CHECK(c->cached_bytes == 0 && !c->spare[0].head && !c->spare[1].head, "not trimmed");
+#endif
+  lt_ctx_free(c);
+}
+
 int main(void) {
   lt_ctx *c = lt_ctx_new();
+  test_buffer_cache();
   test_rng();
   test_views(c);
   test_broadcast(c);

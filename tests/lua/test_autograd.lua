@@ -510,4 +510,25 @@ case("ops under no_grad and int inputs record nothing", function()
   close(x.grad, {{1, 1}, {1, 1}})
 end)
 
+T.case("leaf gradients never share storage (backward takes unshared gradients, copies shared ones)", function()
+  local a = lurn.ones(3, {requires_grad = true})
+  local b = lurn.ones(3, {requires_grad = true})
+  local y = (a + b):sum() -- add's backward hands the same gradient to both inputs
+  y:backward()
+  a.grad:zero_()
+  T.assert_close(b.grad, lurn.ones(3), 0, 0, "b.grad after zeroing a.grad")
+  local c = lurn.ones(3, {requires_grad = true})
+  local z = (c + c):sum()
+  z:backward()
+  T.assert_close(c.grad, lurn.full({3}, 2), 0, 0, "c + c")
+  -- a second backward accumulates into the gradient the first one took
+  local w = lurn.ones(2, 2, {requires_grad = true})
+  local x = lurn.ones(4, 2)
+  lurn.linear(x, w):sum():backward()
+  local first = w.grad
+  lurn.linear(x, w):sum():backward()
+  T.assert_close(w.grad, lurn.full({2, 2}, 8), 0, 0, "accumulated")
+  T.assert_close(first, lurn.full({2, 2}, 8), 0, 0, "in place, as PyTorch's .grad")
+end)
+
 T.finish("test_autograd")

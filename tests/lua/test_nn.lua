@@ -949,4 +949,47 @@ T.case("load_state_dict: skip_mismatched loads a pretrained trunk under a new he
   T.assert_close(feats(dst), feats(src), 0, 0)
 end)
 
+T.case("Sequential fuses Linear+ReLU: same values and gradients as the ops one by one", function()
+  lurn.manual_seed(7)
+  local seq = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 3))
+  local x = lurn.randn(6, 5)
+  local y = seq(x)
+  local w = T.values(lurn.randn(6, 3))
+  local wt = lurn.tensor(w):reshape(6, 3)
+  local loss = (y * wt):sum()
+  loss:backward()
+  local fused = {}
+  for name, p in seq:named_parameters() do fused[name] = T.values(p.grad); p.grad = nil end
+  -- the unfused composition through the public ops
+  local h = F.relu(F.linear(x, seq[0].weight, seq[0].bias))
+  h = F.relu(F.linear(h, seq[2].weight, seq[2].bias))
+  local y2 = F.linear(h, seq[4].weight, seq[4].bias)
+  T.assert_close(y, y2, 0, 0, "fused forward")
+  loss = (y2 * wt):sum()
+  loss:backward()
+  for name, p in seq:named_parameters() do
+    local g = T.values(p.grad)
+    for i = 1, #g do T.assert_equal(fused[name][i], g[i], name .. " gradient element " .. i) end
+  end
+  -- the fused node is one op, and the gradient flows to the input too
+  T.assert_equal(seq[0](x):relu().grad_fn, "relu")
+  T.assert_equal(seq(x).grad_fn, "linear")
+  local xr = lurn.randn(2, 5):requires_grad_()
+  T.gradcheck(function(a) return seq(a) end, {xr})
+  T.assert_equal(nn.Sequential(nn.Linear(5, 4), nn.ReLU())(x).grad_fn, "linear_relu")
+  -- a ReLU with its own forward set on the instance is not fused
+  local s2 = nn.Sequential(nn.Linear(5, 4), nn.ReLU())
+  rawget(s2[1], "_values").forward = function(_, z) return z * 3 end
+  T.assert_close(s2(x), s2[0](x) * 3, 0, 0, "instance forward respected")
+end)
+
+T.case("Sequential's fused pair counts both modules as called (no unused warning)", function()
+  local seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+  local out = capture_stderr(function() seq(lurn.randn(2, 3)):sum():backward() end)
+  T.assert_equal(out, "", "no warning")
+  -- and replacing a child invalidates the cached child list
+  seq[2] = nn.Linear(4, 2)
+  T.assert_shape(seq(lurn.randn(2, 3)), {2, 2})
+end)
+
 T.finish("test_nn.lua")
