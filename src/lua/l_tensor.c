@@ -17,7 +17,7 @@ int lb_raise(lua_State *L) { return luaL_error(L, "%s", lb_ctx(L)->err); }
  * (its cost grows with the Lua heap) is paid once per many megabytes of tensor work.
  * Charging each tensor as an incremental step instead ran a whole GC cycle every step
  * or two of a small MLP: 40% of its time. */
-#define LB_GC_EVERY ((size_t)16 << 20)
+#define LB_GC_EVERY ((size_t)4 << 20)
 
 void lb_gc_pressure(lua_State *L) {
   lt_ctx *c = lb_ctx(L);
