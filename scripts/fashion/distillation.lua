@@ -12,7 +12,7 @@ local E_T, E_S = C.fast and 1 or 3, C.fast and 1 or 2
 local t = lurn.clock()
 local function hard(o, b) return F.cross_entropy(o, ytr:index_select(0, b)) end
 local teacher = C.fit(C.mlp({784, 512, 512, 10}), Xtr, E_T, hard, {name = "teacher", verbose = true})
-local teacher_logits = lurn.no_grad(teacher, Xtr)   -- computed once, no tape
+local teacher_logits = C.predict(teacher, Xtr)       -- computed once, no tape, in blocks
 local alone = C.fit(C.mlp({784, 32, 10}), Xtr, E_S, hard, {name = "student-alone"})
 local student = C.fit(C.mlp({784, 32, 10}), Xtr, E_S, function(o, b)
   return F.distillation_loss(o, teacher_logits:index_select(0, b), ytr:index_select(0, b),

@@ -66,4 +66,4 @@ local function run(name, weighting)
 end
 
 run("multitask", false)
-run("multitask (uncertainty-weighted)", true)
+if not C.twin then run("multitask (uncertainty-weighted)", true) end

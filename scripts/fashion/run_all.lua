@@ -1,6 +1,6 @@
 -- The learning paradigms on Fashion-MNIST, one after the other in one process, then a
 -- summary table; the per-epoch losses go to fashion_history.csv and fashion_loss.svg.
--- usage: lurn scripts/fashion/run_all.lua [--fast]
+-- usage: lurn scripts/fashion/run_all.lua [--fast] [--twin]
 local here = arg[0]:match("^(.-)[^/]*$")
 package.path = here .. "?.lua;" .. package.path
 local lurn = require "lurn"
@@ -11,6 +11,9 @@ for _, name in ipairs({"transfer", "distillation", "multitask"}) do
   print(("---- %s"):format(name))
   arg[0] = here .. name .. ".lua"
   dofile(arg[0])
+  -- what an experiment made (models, optimizer state, batches) goes before the next one
+  collectgarbage()
+  lurn.empty_cache()
 end
 
 print("\nsummary")

@@ -44,6 +44,9 @@ typedef struct lt_tensor {
   lt_storage *st;
   int requires_grad;
   struct lt_tensor *grad; /* leaf gradient, accumulated by backward */
+  /* a dropped gradient kept for the next backward to write into (lt_drop_grad): a
+   * parameter's gradient buffer is reused step after step, not re-allocated */
+  struct lt_tensor *grad_spare;
   lt_node *grad_fn;       /* NULL for leaves and for tensors made without a tape */
 } lt_tensor;
 
@@ -60,7 +63,7 @@ typedef struct lt_spare_list {
   int n;
 } lt_spare_list;
 enum { LT_SPARE_TENSOR, LT_SPARE_STORAGE };
-#define LT_CACHE_CLASSES 132 /* alloc.c: size classes up to 2^40 bytes */
+#define LT_CACHE_CLASSES 64 /* alloc.c: size classes of buffers up to 8 MiB */
 struct lt_ctx {
   char err[1024];
   int grad_enabled;
@@ -137,6 +140,11 @@ lt_tensor *lt_randn_r(lt_ctx *c, lt_rng *r, int ndim, const int64_t *shape);
 lt_tensor *lt_randint_r(lt_ctx *c, lt_rng *r, int64_t lo, int64_t hi, int ndim,
                         const int64_t *shape);
 void lt_retain(lt_tensor *t);
+/* t.grad = nil: the gradient goes, its buffer is kept for the next backward when no one
+ * else holds it */
+void lt_drop_grad(lt_tensor *t);
+/* a float32 buffer of t's shape for t's next gradient: the kept one, or a new one */
+lt_tensor *lt_grad_buffer(lt_ctx *c, lt_tensor *t);
 void lt_release(lt_tensor *t);
 /* A tensor sharing t's storage with the given geometry (no autograd edge). */
 lt_tensor *lt_alias(lt_ctx *c, const lt_tensor *t, int ndim, const int64_t *shape,

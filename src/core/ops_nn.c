@@ -34,12 +34,12 @@ static int linear_grads(lt_ctx *c, lt_node *n, lt_tensor *g2, lt_tensor **gin) {
   if (rc == 0 && W->requires_grad) { /* dW = g^T x: (out, M) @ (M, in); frozen: skipped */
     lt_tensor *x2 = as_rows(c, x);
     lt_tensor *gT = x2 ? lt_transpose(c, g2, 0, 1) : NULL;
-    gin[1] = gT ? lt_empty(c, LT_F32, 2, W->shape) : NULL;
+    gin[1] = gT ? lt_grad_buffer(c, W) : NULL;
     if (!gin[1] || lt_gemm(c, gT, x2, gin[1], 0.f) < 0) rc = -1;
     lt_release(x2), lt_release(gT);
   }
   if (rc == 0 && b && b->requires_grad) { /* db = column sums of g */
-    gin[2] = lt_empty(c, LT_F32, 1, b->shape); /* summed in PyTorch's order */
+    gin[2] = lt_grad_buffer(c, b); /* summed in PyTorch's order */
     if (!gin[2]) rc = -1;
     else lt_cascade_sum_rows(lt_f32(g2), g2->shape[0], g2->shape[1], lt_f32(gin[2]));
   }

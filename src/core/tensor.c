@@ -317,9 +317,31 @@ void lt_release(lt_tensor *t) {
   if (!t || --t->refs > 0) return;
   if (t->grad_fn) lt_node_release(t->grad_fn);
   lt_release(t->grad);
+  lt_release(t->grad_spare);
   lt_storage *st = t->st;
   lt_struct_free(st->ctx, LT_SPARE_TENSOR, t); /* before the storage, which may free the context */
   storage_release(st);
+}
+
+void lt_drop_grad(lt_tensor *t) {
+  lt_tensor *g = t->grad;
+  t->grad = NULL;
+  if (g && g->refs == 1 && g->st->refs == 1 && !g->st->borrowed && lt_is_contiguous(g) &&
+      (size_t)lt_numel(g) * sizeof(float) == g->st->nbytes) {
+    lt_release(t->grad_spare);
+    t->grad_spare = g;
+  } else {
+    lt_release(g);
+  }
+}
+
+lt_tensor *lt_grad_buffer(lt_ctx *c, lt_tensor *t) {
+  lt_tensor *s = t->grad_spare;
+  if (s && lt_same_shape(s, t) && s->dtype == LT_F32) {
+    t->grad_spare = NULL;
+    return s;
+  }
+  return lt_empty(c, LT_F32, t->ndim, t->shape);
 }
 
 lt_tensor *lt_alias(lt_ctx *c, const lt_tensor *t, int ndim, const int64_t *shape,

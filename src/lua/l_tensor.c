@@ -181,8 +181,7 @@ static int t_newindex(lua_State *L) {
     set_requires_grad(L, t, lua_toboolean(L, 3));
   } else if (!strcmp(k, "grad")) {
     if (lua_isnil(L, 3)) {
-      lt_release(t->grad);
-      t->grad = NULL;
+      lt_drop_grad(t); /* the buffer stays for the next backward (zero_grad every step) */
       return 0;
     }
     lt_tensor *g = lb_check(L, 3);

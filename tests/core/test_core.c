@@ -199,7 +199,7 @@ static void test_buffer_cache(void) {
   CHECK(c->live_bytes == 4040, "live %zu", c->live_bytes);
   lt_release(b);
   lt_tensor *h = lt_empty(c, LT_F32, 1, big);
-  lt_release(h); /* more than max(32 MiB, half the live bytes): not kept */
+  lt_release(h); /* over LT_CACHE_MAX_BUFFER: not kept */
   CHECK(c->cached_bytes < ((size_t)32 << 20), "cached %zu", c->cached_bytes);
   lt_cache_trim(c);
   CHECK(c->cached_bytes == 0 && !c->spare[0].head && !c->spare[1].head, "not trimmed");

@@ -42,8 +42,16 @@ local function fashion_mnist(opts)
   if labels:size(0) ~= n then
     error(("fashion_mnist: %d images but %d labels"):format(n, labels:size(0)), 2)
   end
-  local X = images:view(n, -1) / 255
-  images:free()
+  -- scaled to [0, 1] in place, a block of rows at a time: no second 188 MB copy
+  local X = images:view(n, -1)
+  lurn.no_grad(function()
+    for i = 0, n - 1, 4096 do
+      local rows = X:narrow(0, i, math.min(4096, n - i))
+      local scaled = rows / 255
+      rows:copy_(scaled)
+      scaled:free() -- its buffer is reused by the next block
+    end
+  end)
   return X, labels
 end
 
