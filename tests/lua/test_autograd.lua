@@ -531,4 +531,19 @@ T.case("leaf gradients never share storage (backward takes unshared gradients, c
   T.assert_close(first, lurn.full({2, 2}, 8), 0, 0, "in place, as PyTorch's .grad")
 end)
 
+T.case("a gradient the user still holds is never reused after grad = nil", function()
+  local w = lurn.ones(2, 3, {requires_grad = true})
+  local x = lurn.ones(4, 3)
+  lurn.linear(x, w):sum():backward()
+  local kept = w.grad -- the user holds the old gradient
+  w.grad = nil
+  lurn.linear(x * 2, w):sum():backward()
+  T.assert_close(kept, lurn.full({2, 3}, 4), 0, 0, "held gradient unchanged")
+  T.assert_close(w.grad, lurn.full({2, 3}, 8), 0, 0, "new gradient")
+  -- not held: its buffer is reused, and the values are the new ones
+  w.grad = nil
+  lurn.linear(x * 3, w):sum():backward()
+  T.assert_close(w.grad, lurn.full({2, 3}, 12), 0, 0, "gradient in a reused buffer")
+end)
+
 T.finish("test_autograd")
