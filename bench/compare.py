@@ -1,75 +1,122 @@
 #!/usr/bin/python3
-"""Runs each lurn workload and its PyTorch twin in one invocation, with the same thread
-count, and prints times, ratios and peak memory (issue 8's six workloads).
-usage: bench/compare.py LURN_BINARY KERNELS_BINARY [threads]"""
+"""Issue 8's six workloads: each runs in lurn and in its PyTorch twin, in separate processes
+with the same thread count, ROUNDS times alternating; the table shows the medians, the
+ratio, GFLOP/s, each process's peak RSS, the target and whether it is met.
+usage: bench/compare.py LURN_BINARY KERNELS_BINARY [threads] [rounds]"""
 import os
 import re
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 LURN, KERNELS = sys.argv[1], sys.argv[2]
 THREADS = sys.argv[3] if len(sys.argv) > 3 else "1"
+ROUNDS = int(sys.argv[4]) if len(sys.argv) > 4 else 3
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REF = os.path.join(ROOT, "..", "shared", "reference")
 ENV = dict(os.environ, OPENBLAS_NUM_THREADS=THREADS, OMP_NUM_THREADS=THREADS, LURN_PROGRESS="0")
+PY = "/usr/bin/python3"
 
 
 def run(cmd, cwd=None):
-    """wall seconds, peak RSS (MiB) of this child alone (wait4), stdout"""
-    import tempfile
+    """wall seconds, peak RSS (MiB) of this child alone (wait4), output"""
     with tempfile.TemporaryFile("w+") as out:
         t = time.perf_counter()
         p = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=out, stderr=subprocess.STDOUT, text=True)
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t
-        p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read()
-    if p.returncode != 0:
+    if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{text}")
     return wall, usage.ru_maxrss / 1024, text
 
 
-def per_step(text):
-    return {m.group(1): float(m.group(2)) for m in re.finditer(r"^(.+?): [\d.]+ steps/s\s+\(([\d.]+) us/step", text, re.M)}
+def number(pattern, text):
+    m = re.search(pattern, text)
+    if not m:
+        sys.exit(f"no match for {pattern!r} in:\n{text}")
+    return float(m.group(1))
 
 
-print(f"threads: {THREADS}\n")
-_, _, lout = run([LURN, "--threads", THREADS, os.path.join(ROOT, "bench", "bench_lurn.lua")])
-_, _, tout = run(["/usr/bin/python3", os.path.join(REF, "bench_torch.py"), THREADS])
-lsteps, tsteps = per_step(lout), per_step(tout)
-print(f"{'workload (training step, Adam, CE)':42} {'lurn us':>10} {'torch us':>10} {'speedup':>8}")
-for name, us in lsteps.items():
-    t = tsteps.get(name)
-    print(f"{name:42} {us:10.1f} {t or float('nan'):10.1f} {t / us if t else float('nan'):7.2f}x")
+def verdict(ok):
+    return "met" if ok else "MISSED"
 
-gl = re.search(r"sgemm 2048\^3: ([\d.]+)", lout)
-gt = re.search(r"sgemm 2048\^3: ([\d.]+)", tout)
-_, _, kout = run([KERNELS, "2048"])
-gb = re.search(r"openblas sgemm 2048\^3: ([\d.]+)", kout)
-ew = re.search(r"elementwise .*: ([\d.]+) GB/s", lout)
-mb = re.search(r"memory triad: ([\d.]+) GB/s", kout)
-print(f"\nGEMM 2048^3 GFLOP/s: lurn {gl.group(1)}, OpenBLAS alone {gb.group(1)} "
-      f"({float(gl.group(1)) / float(gb.group(1)) * 100:.0f}%), torch {gt.group(1)}")
-print(f"elementwise x + 0.5*y: lurn {ew.group(1)} GB/s; memory triad (plain C) {mb.group(1)} GB/s")
 
-for label, lurn_cmd, torch_cmd in [
+rows = []  # (workload, lurn, torch, ratio, extra, target, verdict)
+
+# ---- 1-3: training steps (Adam, cross-entropy) ----
+STEPS = [  # name, layer sizes, batch, target speedup
+    ("seed-mlp 20-128-64-32-2 b32", [20, 128, 64, 32, 2], 32, 10.0),
+    ("mnist-mlp 784-512-256-10 b128", [784, 512, 256, 10], 128, 2.0),
+    ("mnist-mlp 784-512-256-10 b1024", [784, 512, 256, 10], 1024, 1.3),
+    ("wide-mlp 1024-4096-4096-1024 b256", [1024, 4096, 4096, 1024], 256, 2.0),
+]
+US = r"\(([\d.]+) us/step"
+for name, sizes, batch, target in STEPS:
+    lus, tus, lrss, trss = [], [], 0, 0
+    for _ in range(ROUNDS):
+        _, r, out = run([LURN, "--threads", THREADS, os.path.join(ROOT, "bench", "bench_lurn.lua"), name])
+        lus.append(number(US, out)); lrss = max(lrss, r)
+        _, r, out = run([PY, os.path.join(ROOT, "bench", "torch_step.py"), THREADS, name])
+        tus.append(number(US, out)); trss = max(trss, r)
+    lu, tu = statistics.median(lus), statistics.median(tus)
+    flops = 6 * batch * sum(a * b for a, b in zip(sizes, sizes[1:]))  # fwd + bwd GEMMs
+    rows.append((name + " step", f"{lu:.1f} us", f"{tu:.1f} us", f"{tu / lu:.2f}x",
+                 f"{flops / lu / 1e3:.0f} vs {flops / tu / 1e3:.0f} GFLOP/s; {lrss:.0f} vs {trss:.0f} MiB",
+                 f">= {target}x", verdict(tu / lu >= target)))
+
+# ---- 6: kernels ----
+gl = statistics.median(number(r"sgemm 2048\^3: ([\d.]+)",
+                              run([LURN, "--threads", THREADS, os.path.join(ROOT, "bench", "bench_lurn.lua"), "sgemm"])[2])
+                       for _ in range(ROUNDS))
+gt = number(r"sgemm 2048\^3: ([\d.]+)", run([PY, os.path.join(ROOT, "bench", "torch_step.py"), THREADS, "sgemm"])[2])
+kout = run([KERNELS, "2048"])[2]
+gb, triad = number(r"openblas sgemm 2048\^3: ([\d.]+)", kout), number(r"memory triad: ([\d.]+)", kout)
+rows.append(("GEMM 2048^3", f"{gl:.1f} GFLOP/s", f"{gt:.1f} GFLOP/s", f"{gl / gt:.2f}x",
+             f"OpenBLAS alone {gb:.1f} GFLOP/s ({gl / gb * 100:.0f}%)", ">= 90% of OpenBLAS",
+             verdict(gl >= 0.9 * gb)))
+lout = run([LURN, "--threads", THREADS, os.path.join(ROOT, "bench", "bench_lurn.lua"), "elementwise"])[2]
+tout = run([PY, os.path.join(ROOT, "bench", "torch_step.py"), THREADS, "elementwise"])[2]
+for label, pat in [("x + 0.5*y, 16M floats (new outputs)", r"16M floats\): ([\d.]+)"),
+                   ("x + y, 256K floats (in cache)", r"in cache\): ([\d.]+)")]:
+    l, t = number(pat, lout), number(pat, tout)
+    rows.append((label, f"{l:.1f} GB/s", f"{t:.1f} GB/s", f"{l / t:.2f}x",
+                 f"memory triad {triad:.1f} GB/s" if "16M" in label else "", "-", "-"))
+
+# ---- 4-5: whole suites ----
+SUITES = [
     ("seed suite", [LURN, "--threads", THREADS, os.path.join(ROOT, "scripts", "seed", "run_all.lua")],
-     ["/usr/bin/python3", os.path.join(REF, "seed_notebook.py")]),
-    ("Fashion-MNIST suite", [LURN, "--threads", THREADS, os.path.join(ROOT, "scripts", "fashion", "run_all.lua")],
-     ["/usr/bin/python3", os.path.join(REF, "fmnist_torch.py"), THREADS]),
-]:
-    if "fashion" in label.lower() and not os.path.exists("/usr/share/datasets/fashion-mnist"):
-        print(f"\n{label}: skipped (dataset-fashion-mnist not installed)")
+     [PY, os.path.join(REF, "seed_notebook.py")], 20.0, 10.0),
+    ("Fashion-MNIST twin protocol",
+     [LURN, "--threads", THREADS, os.path.join(ROOT, "scripts", "fashion", "run_all.lua"), "--twin"],
+     [PY, os.path.join(REF, "fmnist_torch.py"), THREADS], 2.0, 3.0),
+]
+side_by_side = []
+for label, lurn_cmd, torch_cmd, speed_target, mem_target in SUITES:
+    if "Fashion" in label and not os.path.exists("/usr/share/datasets/fashion-mnist"):
+        rows.append((label, "skipped: dataset-fashion-mnist not installed", "", "", "", "", ""))
         continue
-    scratch = subprocess.run(["mktemp", "-d"], capture_output=True, text=True).stdout.strip()
+    scratch = tempfile.mkdtemp()
     lw, lr, lo = run(lurn_cmd, cwd=scratch)
     tw, tr, to = run(torch_cmd, cwd=scratch)
     subprocess.run(["rm", "-rf", scratch])
-    print(f"\n{label}: lurn {lw:.2f} s, {lr:.0f} MiB peak RSS | PyTorch {tw:.2f} s, {tr:.0f} MiB "
-          f"| {tw / lw:.1f}x faster, {tr / lr:.1f}x less memory")
-    if "fashion" in label.lower():  # the twin's result lines, side by side
+    rows.append((label + " time", f"{lw:.2f} s", f"{tw:.2f} s", f"{tw / lw:.2f}x", "",
+                 f">= {speed_target}x", verdict(tw / lw >= speed_target)))
+    rows.append((label + " peak RSS", f"{lr:.0f} MiB", f"{tr:.0f} MiB", f"{tr / lr:.2f}x less", "",
+                 f">= {mem_target}x less", verdict(tr / lr >= mem_target)))
+    if "Fashion" in label:  # the twin's result lines, side by side
         for key in ("load", "pretrain(0-4)", "target(5-9", "distill", "multitask acc", "total"):
             pick = lambda text: next((l.strip() for l in text.splitlines() if l.startswith(key)), "-")
-            print(f"  lurn:  {pick(lo)}\n  torch: {pick(to)}")
+            side_by_side.append(f"  lurn:  {pick(lo)}\n  torch: {pick(to)}")
+
+print(f"threads: {THREADS}, medians of {ROUNDS} rounds for the step workloads and the GEMM\n")
+head = ("workload", "lurn", "PyTorch", "ratio", "details (lurn vs PyTorch)", "target", "")
+widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+for r in [head] + rows:
+    print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip())
+if side_by_side:
+    print("\nFashion-MNIST results, side by side:")
+    print("\n".join(side_by_side))

@@ -30,10 +30,16 @@ void lb_gc_pressure(lua_State *L) {
   }
 }
 
+/* The tensor metatable is also kept in the registry under this address: every tensor
+ * argument of every call checks it, and a lookup by address is cheaper than by name. */
+static const char tensor_mt_key = 0;
+static void push_tensor_mt(lua_State *L) { lua_rawgetp(L, LUA_REGISTRYINDEX, &tensor_mt_key); }
+
 lb_box *lb_newbox(lua_State *L) {
   lb_box *b = lua_newuserdatauv(L, sizeof *b, 0);
   b->t = NULL;
-  luaL_setmetatable(L, LB_TENSOR_MT);
+  push_tensor_mt(L);
+  lua_setmetatable(L, -2);
   return b;
 }
 
@@ -44,8 +50,12 @@ int lb_done(lua_State *L, lb_box *b) {
 }
 
 lt_tensor *lb_totensor(lua_State *L, int idx) {
-  lb_box *b = luaL_testudata(L, idx, LB_TENSOR_MT);
-  if (!b) return NULL;
+  lb_box *b = lua_touserdata(L, idx);
+  if (!b || !lua_getmetatable(L, idx)) return NULL;
+  push_tensor_mt(L);
+  int is_tensor = lua_rawequal(L, -1, -2);
+  lua_pop(L, 2);
+  if (!is_tensor) return NULL;
   if (!b->t) luaL_error(L, "tensor has been freed (after :free() or a <close> scope)");
   return b->t;
 }
@@ -140,8 +150,12 @@ static void push_tensor_ref(lua_State *L, lt_tensor *t) {
 
 static int t_index(lua_State *L) {
   lt_tensor *t = lb_check(L, 1);
-  const char *k = lua_tostring(L, 2);
-  if (k && lua_type(L, 2) == LUA_TSTRING) {
+  /* methods first: x:dim(), x:backward() are the common case */
+  lua_pushvalue(L, 2);
+  if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) return 1;
+  lua_pop(L, 1);
+  const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+  if (k) {
     if (!strcmp(k, "shape")) return push_shape(L, t), 1;
     if (!strcmp(k, "dtype")) return lua_pushstring(L, lt_dtype_name(t->dtype)), 1;
     if (!strcmp(k, "requires_grad")) return lua_pushboolean(L, t->requires_grad), 1;
@@ -158,8 +172,7 @@ static int t_index(lua_State *L) {
       return 1;
     }
   }
-  lua_pushvalue(L, 2);
-  lua_rawget(L, lua_upvalueindex(2)); /* the methods table */
+  lua_pushnil(L);
   return 1;
 }
 
@@ -607,6 +620,8 @@ void lb_open_tensor(lua_State *L) {
   int ctx = lua_gettop(L);
   luaL_newmetatable(L, LB_TENSOR_MT);
   int mt = lua_gettop(L);
+  lua_pushvalue(L, mt);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &tensor_mt_key);
   lua_newtable(L); /* methods */
   int methods = lua_gettop(L);
   lua_pushvalue(L, ctx);
