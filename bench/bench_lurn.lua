@@ -32,8 +32,9 @@ local function bench(name, sizes, batch, steps)
   local t = lurn.clock()
   for _ = 1, steps do step() end
   local dt = lurn.clock() - t
-  -- forward + backward = 3 GEMMs of 2*B*in*out flops per layer
-  local flops = 0
+  -- forward + backward = 3 GEMMs of 2*B*in*out flops per layer, less the first layer's
+  -- input gradient (the data needs none)
+  local flops = -2 * batch * sizes[1] * sizes[2]
   for i = 1, #sizes - 1 do flops = flops + 6 * batch * sizes[i] * sizes[i + 1] end
   print(("%s: %.1f steps/s  (%.1f us/step, %.1f GFLOP/s)"):format(name, steps / dt,
     dt / steps * 1e6, flops * steps / dt / 1e9))

@@ -71,7 +71,7 @@ struct lt_ctx {
   lt_rng np_rng;       /* lurn.random: NumPy's legacy global RandomState */
   size_t live_bytes;   /* bytes held by tensor storages now */
   size_t peak_bytes;
-  size_t gc_debt;      /* bytes allocated since the host last told its GC */
+  size_t gc_debt;      /* bytes allocated, less those freed, since the host's last GC */
   int refs;            /* the owner's reference plus one per live storage */
   /* Set asynchronously by the host (a SIGINT handler, lurn_interrupt); long kernels poll
    * it and fail with "interrupted". A pointer, so the flag lives with the host and the
