@@ -63,5 +63,23 @@ T.case("metrics history CSV and SVG curve written", function()
   assert(svg:find("^<svg") and svg:find("polyline") and svg:find("teacher"), "an SVG with curves")
 end)
 
+T.case("--twin runs exactly the PyTorch twin's protocol, with the same numbers", function()
+  local q = io.popen(("cd '%s' && '%s' '%s/scripts/fashion/run_all.lua' --fast --twin 2>&1"):format(
+    dir, absolute(arg[-1]), root))
+  local twin = q:read("a")
+  if not q:close() then error("run_all.lua --fast --twin failed:\n" .. twin) end
+  for _, line in ipairs({"pretrain%(0%-4%) acc", "target%(5%-9, 250 labels%)", "distill teacher",
+                         "multitask acc"}) do
+    assert(twin:find(line), line .. " missing from the twin run")
+  end
+  for _, extra in ipairs({"discriminative", "related", "uncertainty"}) do
+    assert(not twin:find(extra), extra .. " is beyond the twin but ran")
+  end
+  -- the protocol's results do not depend on what else runs
+  for _, name in ipairs({"transfer: fine%-tuning", "distillation: student with KD", "multitask: accuracy"}) do
+    T.assert_equal(twin:match("\n" .. name .. "%s+([%d.]+)"), out:match("\n" .. name .. "%s+([%d.]+)"), name)
+  end
+end)
+
 os.execute("rm -rf '" .. dir .. "'")
 T.finish("test_fashion_scripts")
