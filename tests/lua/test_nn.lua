@@ -979,7 +979,7 @@ T.case("Sequential fuses Linear+ReLU: same values and gradients as the ops one b
   T.assert_equal(nn.Sequential(nn.Linear(5, 4), nn.ReLU())(x).grad_fn, "linear_relu")
   -- a ReLU with its own forward set on the instance is not fused
   local s2 = nn.Sequential(nn.Linear(5, 4), nn.ReLU())
-  rawget(s2[1], "_values").forward = function(_, z) return z * 3 end
+  s2[1].forward = function(_, z) return z * 3 end
   T.assert_close(s2(x), s2[0](x) * 3, 0, 0, "instance forward respected")
 end)
 

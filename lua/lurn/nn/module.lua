@@ -14,7 +14,11 @@ local NAME = setmetatable({}, {__mode = "k"})     -- module -> name in its paren
 local CALLED = setmetatable({}, {__mode = "k"})   -- modules called since the last backward
 local WARNED = setmetatable({}, {__mode = "k"})   -- parameters already reported unused
 local DESCENDANTS = setmetatable({}, {__mode = "k"}) -- module -> {version, list} (see check_unused)
-local structure_version = 0                          -- bumped whenever a child is added or removed
+local structure_version = 0                          -- bumped by every assignment to a module
+-- Modules are marked as called (for the unused-parameter check after backward) on the
+-- first backwards after a change to any model, then on one step in 64: a model that
+-- leaves a module out shows it at once, and a training step pays nothing the other 63.
+local marking, backwards = true, 0
 
 local Module = {__name = "Module", __is_module = true}
 
@@ -62,7 +66,10 @@ function Module.__newindex(self, k, v)
     for i = 1, #order do if order[i] == k then table.remove(order, i); break end end
   end
   kinds[k] = kind
-  if kind == "module" or old == "module" then structure_version = structure_version + 1 end
+  -- any assignment may change what a cached plan relies on (children, parameters, an
+  -- instance's own forward)
+  structure_version = structure_version + 1
+  marking, backwards = true, 0
   if kind == "module" then PARENT[v], NAME[v] = self, k end
   values[k] = v
 end
@@ -79,7 +86,7 @@ end
 
 local is_grad_enabled = lurn.is_grad_enabled
 function Module.__call(self, ...)
-  if is_grad_enabled() then CALLED[self] = true end
+  if marking and is_grad_enabled() then CALLED[self] = true end
   local forward = self.forward
   if forward == nil then
     error(("%s (%s) has no forward method"):format(module_path(self), self:type_name()), 2)
@@ -148,7 +155,7 @@ end
 function Module:named_children() return entries(self, "module") end
 
 local CHILD_LISTS = setmetatable({}, {__mode = "k"}) -- module -> {version, children}
--- The children as an array, cached until a child is added or removed anywhere: for
+-- The children as an array, cached until the next assignment to any module: for
 -- forward passes that run every step (nn.Sequential).
 local function child_list(self)
   local cached = CHILD_LISTS[self]
@@ -445,12 +452,16 @@ local c_backward = lurn.Tensor.backward
 function lurn.Tensor.backward(t, ...)
   c_backward(t, ...)
   if next(CALLED) then check_unused() end
+  backwards = backwards + 1
+  marking = backwards < 8 or backwards % 64 == 63
 end
 
 Module.Parameter = Parameter
 Module.is_module = is_module
 Module.child_list = child_list
 --- for a caller that runs a module's forward itself (a fused pair in nn.Sequential)
-function Module.mark_called(m) if is_grad_enabled() then CALLED[m] = true end end
+function Module.mark_called(m) if marking and is_grad_enabled() then CALLED[m] = true end end
+--- the version of all models' structure: cached plans compare it
+function Module.structure_version() return structure_version end
 Module.shape_str = shape_str
 return setmetatable(Module, {__call = construct, __tostring = class_tostring})

@@ -5,7 +5,9 @@ local Module = require "lurn.nn.module"
 local Linear = require "lurn.nn.linear"
 local ReLU = require("lurn.nn.activation").ReLU
 
-local child_list, mark_called = Module.child_list, Module.mark_called
+local child_list, mark_called, structure_version = Module.child_list, Module.mark_called,
+  Module.structure_version
+local linear_forward = Linear.forward
 
 local Sequential = Module:extend("Sequential")
 
@@ -33,19 +35,40 @@ local function plain(m, cls)
   return getmetatable(m) == cls and rawget(m, "_values").forward == nil
 end
 
-function Sequential:forward(x)
+-- The forward plan: the children in order, a Linear followed by a ReLU as one step run as
+-- one fused kernel and one autograd node (the same numbers). Cached until the next
+-- assignment to any module (a new child, a new weight, an instance's own forward).
+local PLANS = setmetatable({}, {__mode = "k"})
+local function plan_of(self)
+  local p = PLANS[self]
+  if p and p.version == structure_version() then return p end
+  p = {version = structure_version()}
   local list = child_list(self)
-  local i, n = 1, #list
-  while i <= n do
+  local i = 1
+  while i <= #list do
     local m, nxt = list[i], list[i + 1]
     if nxt and plain(m, Linear) and plain(nxt, ReLU) then
-      -- Linear then ReLU: one fused kernel and one autograd node (same numbers)
-      mark_called(m); mark_called(nxt)
-      x = m:forward(x, true)
+      p[#p + 1] = {m, nxt}
       i = i + 2
     else
-      x = m(x)
+      p[#p + 1] = m
       i = i + 1
+    end
+  end
+  PLANS[self] = p
+  return p
+end
+
+function Sequential:forward(x)
+  local plan = plan_of(self)
+  for i = 1, #plan do
+    local step = plan[i]
+    if getmetatable(step) then -- a module
+      x = step(x)
+    else -- a fused Linear + ReLU
+      local lin = step[1]
+      mark_called(lin); mark_called(step[2])
+      x = linear_forward(lin, x, true)
     end
   end
   return x
