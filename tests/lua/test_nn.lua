@@ -992,4 +992,20 @@ T.case("Sequential's fused pair counts both modules as called (no unused warning
   T.assert_shape(seq(lurn.randn(2, 3)), {2, 2})
 end)
 
+T.case("unused-parameter check: a module left out later in training is still reported", function()
+  local Net = nn.Module:extend("LateSkip")
+  function Net:__init() self.a = nn.Linear(3, 3); self.b = nn.Linear(3, 3) end
+  function Net:forward(x, skip) local h = self.a(x); if skip then return h end return self.b(h) end
+  local net = Net()
+  local x = lurn.randn(2, 3)
+  local out = capture_stderr(function()
+    for _ = 1, 20 do net:zero_grad(); net(x):sum():backward() end  -- both used: quiet
+  end)
+  T.assert_equal(out, "", "no warning while every module is used")
+  out = capture_stderr(function()
+    for _ = 1, 70 do net:zero_grad(); net(x, true):sum():backward() end -- b left out
+  end)
+  assert(out:find("b.weight, b.bias of LateSkip received no gradient", 1, true), out)
+end)
+
 T.finish("test_nn.lua")
