@@ -85,6 +85,7 @@ struct lt_ctx {
   void *buffer_cache[LT_CACHE_CLASSES]; /* freed buffers by size class (alloc.c) */
   size_t cached_bytes;
   lt_spare_list spare[2]; /* dropped tensor and storage structs (alloc.c) */
+  struct lt_pool *pool;   /* worker threads for our own loops (parallel.c), made on use */
 };
 
 /* ---- context and errors (tensor.c) ---- */
@@ -100,6 +101,15 @@ void lt_buffer_free(lt_ctx *c, void *p, size_t nbytes);
 void lt_cache_trim(lt_ctx *c); /* frees every cached buffer and spare struct */
 void *lt_struct_alloc(lt_ctx *c, int kind, size_t size); /* LT_SPARE_TENSOR / _STORAGE */
 void lt_struct_free(lt_ctx *c, int kind, void *p);
+
+/* ---- our own loops on several threads (parallel.c) ---- */
+#define LT_MAX_THREADS 64
+/* below this many elements a loop stays on one thread: waking a worker costs more */
+#define LT_PARALLEL_GRAIN ((int64_t)1 << 17)
+typedef void (*lt_range_fn)(void *arg, int64_t begin, int64_t end);
+/* fn(arg, b, e) over [0, n) in up to lt_get_num_threads(c) parts of >= grain elements */
+void lt_parallel_for(lt_ctx *c, int64_t n, int64_t grain, lt_range_fn fn, void *arg);
+void lt_pool_free(lt_ctx *c); /* joins the workers (context teardown) */
 /* 1 when the host asked to stop: sets "interrupted" in c->err and clears the flag (so a
  * Lua hook that fires later does not raise a second time). */
 int lt_stop(lt_ctx *c);

@@ -24,6 +24,7 @@ void lt_ctx_retain(lt_ctx *c) { c->refs++; }
 
 void lt_ctx_free(lt_ctx *c) {
   if (c && --c->refs == 0) {
+    lt_pool_free(c);
     lt_cache_trim(c);
     free(c);
   }
@@ -401,8 +402,25 @@ void lt_foreach(int ndim, const int64_t *shape, int nop, char **base,
 }
 
 /* Polls between runs, at most once per LT_POLL elements, so Ctrl-C stops a long loop
- * over small runs; a single contiguous run is one call (a bounded, fast pass). */
+ * over small runs; a single contiguous run is one call (a bounded, fast pass), split
+ * across the context's threads when it is long. */
 #define LT_POLL ((int64_t)1 << 20)
+
+typedef struct {
+  lt_inner_fn fn;
+  void *ud;
+  int nop;
+  char *p[4];
+  int64_t s[4];
+} run_job;
+
+static void run_range(void *arg, int64_t b, int64_t e) {
+  const run_job *j = arg;
+  char *p[4];
+  for (int k = 0; k < j->nop; k++) p[k] = j->p[k] + b * j->s[k];
+  int64_t s[4] = {j->s[0], j->s[1], j->s[2], j->s[3]};
+  j->fn(p, s, e - b, j->ud);
+}
 
 int lt_foreach_c(lt_ctx *c, int ndim, const int64_t *shape, int nop, char **base,
                  int64_t (*bstride)[LT_MAXDIM], lt_inner_fn fn, void *ud) {
@@ -431,6 +449,12 @@ int lt_foreach_c(lt_ctx *c, int ndim, const int64_t *shape, int nop, char **base
     return 0;
   }
   for (int k = 0; k < nop; k++) inner_s[k] = st[k][nd - 1];
+  if (nd == 1 && c) { /* one run: the kernels of ops (c given) write only their own elements */
+    run_job j = {fn, ud, nop, {0}, {0}};
+    for (int k = 0; k < nop; k++) j.p[k] = base[k], j.s[k] = inner_s[k];
+    lt_parallel_for(c, sh[0], LT_PARALLEL_GRAIN, run_range, &j);
+    return 0;
+  }
   int64_t idx[LT_MAXDIM] = {0};
   int64_t inner = sh[nd - 1], since_poll = 0;
   for (;;) {

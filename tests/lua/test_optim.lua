@@ -429,4 +429,29 @@ T.case("schedulers drive the optimizer's steps", function()
   end
 end)
 
+T.case("loops split across threads give the same bits as one thread", function()
+  -- 600k elements: past the size where elementwise ops and updates use every thread
+  local function run(threads)
+    lurn.set_num_threads(threads)
+    lurn.manual_seed(3)
+    local w = lurn.randn(600, 1000):requires_grad_()
+    local x = lurn.randn(600, 1000)
+    local opt = optim.Adam({w}, {lr = 1e-2, weight_decay = 0.1})
+    local sgd_w = lurn.randn(600, 1000):requires_grad_()
+    local sgd = optim.SGD({sgd_w}, {lr = 0.1, momentum = 0.9, nesterov = true})
+    for _ = 1, 3 do
+      opt:zero_grad(); sgd:zero_grad()
+      local y = ((w * x + 0.5) / 3 - x):relu() + (sgd_w * 2):sigmoid()
+      y:sum():backward()
+      opt:step(); sgd:step()
+    end
+    local z = lurn.where(x:gt(0), w, sgd_w)
+    return {w:clone(), sgd_w:clone(), z}
+  end
+  local before = lurn.get_num_threads()
+  local one, two = run(1), run(2)
+  lurn.set_num_threads(before)
+  for i = 1, #one do T.assert_close(one[i], two[i], 0, 0, "result " .. i) end
+end)
+
 T.finish("test_optim.lua")
