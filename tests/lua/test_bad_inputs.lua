@@ -201,6 +201,94 @@ case("optimizer given something that is not a parameter", function()
   err(function() optim.SGD(m:parameters(), {lr = "fast"}) end, "SGD: invalid learning rate fast")
 end)
 
+-- ====================================================================== options and names
+
+case("loss options that are not a table, missing distillation tensors, one_hot", function()
+  local x, y = lurn.rand(4, 3), lurn.tensor({0, 1, 2, 0})
+  -- a loss given `true` (a reduction meant as {reduction = ...}): named at the caller's line
+  local msg = err(function() local l = F.mse_loss(x, x, true); return l end,
+                  "mse_loss: options must be a table such as {reduction = \"sum\"}, got boolean")
+  at_caller(msg)
+  msg = err(function() local l = F.cross_entropy(x, y, "sum"); return l end,
+            "cross_entropy: options must be a table such as {reduction = \"sum\"}, got string")
+  at_caller(msg)
+  err(function() return F.kl_div(x, x, 1) end, "kl_div: options must be a table such as {reduction = \"sum\"}, got number")
+  err(function() return F.binary_cross_entropy(x, x, lurn.ones(4, 3)) end,
+      "binary_cross_entropy: options must be a table such as {reduction = \"sum\"}, got tensor")
+  err(function() return nn.MSELoss("sum") end, "MSELoss: options must be a table such as {reduction = \"sum\"}, got string")
+  err(function() return F.distillation_loss(nil, x, y) end, "distillation_loss: student_logits must be a tensor, got nil")
+  err(function() return F.distillation_loss(x, nil, y) end, "distillation_loss: teacher_logits must be a tensor, got nil")
+  err(function() return F.distillation_loss(x, x, y, {T = 0}) end, "distillation_loss: T must be a positive number, got 0")
+  err(function() return F.distillation_loss(x, x, y, {alpha = "high"}) end,
+      "distillation_loss: alpha must be a number in [0, 1], got string")
+  err(function() return F.one_hot() end, "one_hot: target must be a tensor of int64 class indices, got nil")
+  err(function() return F.one_hot(y, 0) end, "one_hot: num_classes must be a positive integer, got 0")
+  err(function() return F.one_hot(y, 2.5) end, "one_hot: num_classes must be a positive integer, got float")
+end)
+
+case("modules: options, names to register or freeze, apply, train", function()
+  local msg = err(function() local m = nn.Linear(3, 2, false); return m end,
+                  "Linear: options must be a table such as {bias = false}, got boolean")
+  at_caller(msg)
+  local m = Net()
+  msg = err(function() local r = m:freeze(nil); return r end, "freeze: expected submodule names such as \"fc1\", got nil")
+  at_caller(msg)
+  err(function() m:unfreeze({"trunk"}) end, "unfreeze: expected submodule names such as \"fc1\", got table")
+  err(function() m:unfreeze("head.x") end, "unfreeze: Net has no submodule 'head.x'")
+  err(function() m:freeze("") end, "freeze: expected submodule names such as \"fc1\", got an empty string")
+  m.trunk:freeze(0) -- an integer names a child of a Sequential, as seq[0] does
+  eq(m.trunk[0].weight.requires_grad, false)
+  err(function() m:apply() end, "apply: expected a function to call on every module, got nil")
+  err(function() m:apply(lurn.ones(2)) end, "apply: expected a function to call on every module, got tensor")
+  err(function() m:train("eval") end, "train: mode must be true or false, got string")
+  err(function() m:register_parameter(nil, lurn.ones(2)) end,
+      "register_parameter: name must be a string such as \"weight\" (no dots), got nil")
+  err(function() m:register_parameter("head.scale", lurn.ones(2)) end,
+      "register_parameter: name must be a string such as \"weight\" (no dots), got \"head.scale\"")
+  err(function() m:register_parameter("scale", 2) end, "register_parameter: expected a tensor (or nil), got number")
+  err(function() m:register_buffer(1, lurn.ones(2)) end,
+      "register_buffer: name must be a string such as \"running_mean\" (no dots), got number")
+  err(function() m:register_buffer("mask", {1, 0}) end, "register_buffer: expected a tensor, got table")
+  err(function() m:add_module("extra", lurn.ones(2)) end, "add_module: expected a Module, got tensor")
+  err(function() m[0 / 0] = nn.ReLU() end, "Net: cannot assign to a field named NaN")
+  err(function() m:load_state_dict(m:state_dict(), true) end,
+      "load_state_dict: options must be a table such as {strict = false}, got boolean")
+end)
+
+case("optimizer groups and learning-rate schedulers: bad options and arguments", function()
+  local opt = optim.SGD(Net():parameters(), {lr = 0.1})
+  local msg = err(function() local lr = opt:get_lr(99); return lr end,
+                  "get_lr: group 99 does not exist (the optimizer has 1 group)")
+  at_caller(msg)
+  err(function() opt:get_lr("1") end, "get_lr: group must be an integer index from 1 to 1, got string")
+  err(function() opt:get_lr(1.5) end, "get_lr: group must be an integer index from 1 to 1, got 1.5")
+  err(function() opt:set_lr(nil) end, "set_lr: learning rate must be a number >= 0, got nil")
+  err(function() opt:set_lr(-0.1) end, "set_lr: learning rate must be a number >= 0, got -0.1")
+  local S = optim.lr_scheduler
+  msg = err(function() local s = S.StepLR(opt, 10); return s end,
+            "StepLR: options must be a table such as {step_size = 10, gamma = 0.1}, got number")
+  at_caller(msg)
+  err(function() S.CosineAnnealingLR(opt, 50) end, "CosineAnnealingLR: options must be a table such as {T_max = 50}, got number")
+  err(function() S.LambdaLR(opt, function(e) return 0.9 ^ e end) end,
+      "LambdaLR: options must be a table such as {lr_lambda = function(epoch) return 0.95 ^ epoch end}, got function")
+  err(function() S.StepLR(nil, {step_size = 2}) end,
+      "StepLR: expected an optimizer such as optim.SGD(model:parameters(), {lr = 0.1}), got nil")
+  err(function() S.StepLR(opt, {}) end, "StepLR: step_size is required")
+  err(function() S.StepLR(opt, {step_size = 0}) end, "StepLR: step_size must be a positive integer, got 0")
+  err(function() S.StepLR(opt, {step_size = 2, gamma = "x"}) end, "StepLR: gamma must be a number >= 0, got string")
+  err(function() S.CosineAnnealingLR(opt, {T_max = 0}) end, "CosineAnnealingLR: T_max must be a number > 0, got 0")
+  err(function() S.LambdaLR(opt, {}) end, "LambdaLR: lr_lambda function is required, got nil")
+  local sched = S.StepLR(opt, {step_size = 2})
+  msg = err(function() local lr = sched:lr_at(); return lr end,
+            "StepLR:lr_at(base_lr, epoch): expected two numbers, got nil and nil")
+  at_caller(msg)
+  eq(sched:lr_at(1.0, 4), 1.0 * 0.1 ^ 2)
+  local bad = S.LambdaLR(optim.SGD(Net():parameters(), {lr = 0.1}),
+                         {lr_lambda = function(e) if e < 1 then return 1 end end})
+  err(function() bad:step() end,
+      "LambdaLR: lr_lambda(1) returned nil, expected a number (the factor on the base learning rate)")
+end)
+
 -- ====================================================================== checkpoints
 
 local Wide = nn.Module:extend("Wide")

@@ -17,7 +17,14 @@ end
 
 --- one_hot(int64 target [N], num_classes) -> float32 [N, C]
 function F.one_hot(target, num_classes)
+  if not lurn.is_tensor(target) then
+    error(("one_hot: target must be a tensor of int64 class indices, got %s"):format(type(target)), 2)
+  end
   if target.dtype ~= "int64" then error("one_hot: target must be int64 class indices", 2) end
+  if num_classes ~= nil and (math.type(num_classes) ~= "integer" or num_classes < 1) then
+    error(("one_hot: num_classes must be a positive integer, got %s"):format(
+      math.type(num_classes) == "integer" and num_classes or math.type(num_classes) or type(num_classes)), 2)
+  end
   num_classes = num_classes or (target:max():item() + 1)
   return target:unsqueeze(-1):eq(lurn.arange(num_classes)):float()
 end
@@ -53,22 +60,31 @@ local function check_pair(name, input, target, level)
   end
 end
 
-local function opt(o) return o or {} end
+-- A loss's options: nil reads as none; anything but a table (F.mse_loss(x, y, true)) is
+-- named at the line that called the loss.
+local function opt(o, name, example)
+  if o == nil then return {} end
+  if type(o) ~= "table" then
+    error(("%s: options must be a table such as %s, got %s"):format(
+      name, example or '{reduction = "sum"}', lurn.is_tensor(o) and "tensor" or type(o)), 3)
+  end
+  return o
+end
 
 -- ---- regression ----
 function F.mse_loss(input, target, o)
-  o = opt(o); check_pair(o.name or "mse_loss", input, target, 2)
+  o = opt(o, "mse_loss"); check_pair(o.name or "mse_loss", input, target, 2)
   local d = input - target
   return reduce(d * d, o.reduction, o.name or "mse_loss")
 end
 
 function F.l1_loss(input, target, o)
-  o = opt(o); check_pair(o.name or "l1_loss", input, target, 2)
+  o = opt(o, "l1_loss"); check_pair(o.name or "l1_loss", input, target, 2)
   return reduce((input - target):abs(), o.reduction, o.name or "l1_loss")
 end
 
 function F.smooth_l1_loss(input, target, o)
-  o = opt(o); check_pair(o.name or "smooth_l1_loss", input, target, 2)
+  o = opt(o, "smooth_l1_loss"); check_pair(o.name or "smooth_l1_loss", input, target, 2)
   local beta = o.beta or 1.0
   local d = (input - target):abs()
   local loss = beta == 0 and d or lurn.where(d:lt(beta), d * d * (0.5 / beta), d - 0.5 * beta)
@@ -77,7 +93,7 @@ end
 
 -- ---- binary ----
 function F.binary_cross_entropy(input, target, o)
-  o = opt(o)
+  o = opt(o, "binary_cross_entropy")
   local name = o.name or "binary_cross_entropy"
   check_pair(name, input, target, 2)
   local ok, loss = pcall(lurn.binary_cross_entropy, input, target,
@@ -87,7 +103,7 @@ function F.binary_cross_entropy(input, target, o)
 end
 
 function F.binary_cross_entropy_with_logits(input, target, o)
-  o = opt(o)
+  o = opt(o, "binary_cross_entropy_with_logits")
   local name = o.name or "binary_cross_entropy_with_logits"
   check_pair(name, input, target, 2)
   -- max(x, 0) - x*y + log(1 + exp(-|x|)): never exp of a large positive number
@@ -107,7 +123,7 @@ end
 local function class_dim(input) return input:dim() == 1 and 0 or 1 end
 
 function F.nll_loss(input, target, o)
-  o = opt(o)
+  o = opt(o, "nll_loss")
   return lurn.nll_loss(input, target, {weight = o.weight, ignore_index = o.ignore_index,
     reduction = o.reduction, name = o.name or "nll_loss"})
 end
@@ -116,7 +132,7 @@ end
 --- float class probabilities of the input's shape. Options: weight, ignore_index (-100),
 --- label_smoothing, reduction.
 function F.cross_entropy(input, target, o)
-  o = opt(o)
+  o = opt(o, "cross_entropy")
   local name = o.name or "cross_entropy"
   if not lurn.is_tensor(input) or not lurn.is_tensor(target) then
     error(name .. ": expected input and target tensors", 2)
@@ -185,7 +201,7 @@ end
 --- reduction "batchmean" is the true KL divergence per sample; "mean" divides by the
 --- number of elements (PyTorch's default, kept for parity, with a warning).
 function F.kl_div(input, target, o)
-  o = opt(o)
+  o = opt(o, "kl_div")
   local name = o.name or "kl_div"
   check_pair(name, input, target, 2)
   if input:numel() > 0 and input:max():item() > 1e-6 then
@@ -216,8 +232,22 @@ end
 --- The teacher's logits are detached; T^2 keeps the soft term's gradients at the scale
 --- of the hard term's as T grows.
 function F.distillation_loss(student_logits, teacher_logits, target, o)
-  o = opt(o)
+  o = opt(o, "distillation_loss", "{T = 4, alpha = 0.7}")
+  if not lurn.is_tensor(student_logits) then
+    error(("distillation_loss: student_logits must be a tensor, got %s"):format(type(student_logits)), 2)
+  end
+  if not lurn.is_tensor(teacher_logits) then
+    error(("distillation_loss: teacher_logits must be a tensor, got %s"):format(type(teacher_logits)), 2)
+  end
   local T, alpha = o.T or 4, o.alpha or 0.7
+  if type(T) ~= "number" or not (T > 0) then
+    error(("distillation_loss: T must be a positive number, got %s"):format(
+      type(T) == "number" and tostring(T) or type(T)), 2)
+  end
+  if type(alpha) ~= "number" or not (alpha >= 0 and alpha <= 1) then
+    error(("distillation_loss: alpha must be a number in [0, 1], got %s"):format(
+      type(alpha) == "number" and tostring(alpha) or type(alpha)), 2)
+  end
   local soft_t = (teacher_logits:detach() / T):softmax(1)
   local log_s = (student_logits / T):log_softmax(1)
   local kd = F.kl_div(log_s, soft_t, {reduction = "batchmean", name = "distillation_loss"})

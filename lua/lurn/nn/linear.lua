@@ -10,7 +10,11 @@ local linear_try = lurn._linear_try
 function Linear:__init(in_features, out_features, opts)
   assert(math.type(in_features) == "integer" and in_features > 0, "Linear: in_features must be a positive integer")
   assert(math.type(out_features) == "integer" and out_features > 0, "Linear: out_features must be a positive integer")
-  opts = opts or {}
+  if opts == nil then opts = {} end -- false is a mistake, named below
+  if type(opts) ~= "table" then -- above the class call: the caller's line
+    error(("Linear: options must be a table such as {bias = false}, got %s"):format(
+      lurn.is_tensor(opts) and "tensor" or type(opts)), 3)
+  end
   self.in_features, self.out_features = in_features, out_features
   -- PyTorch's default: kaiming_uniform(a = sqrt(5)) on the weight, which is
   -- U(-1/sqrt(in), 1/sqrt(in)), and the same bound for the bias

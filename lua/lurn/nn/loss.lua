@@ -1,4 +1,5 @@
 -- Loss modules: thin callable wrappers over nn.functional, named in their errors.
+local lurn = require "lurn"
 local Module = require "lurn.nn.module"
 local F = require "lurn.nn.functional"
 
@@ -7,6 +8,10 @@ local M = {}
 local function loss_class(name, fn)
   local cls = Module:extend(name)
   function cls:__init(opts)
+    if opts ~= nil and type(opts) ~= "table" then -- above the class call: the caller's line
+      error(("%s: options must be a table such as {reduction = \"sum\"}, got %s"):format(
+        name, lurn.is_tensor(opts) and "tensor" or type(opts)), 3)
+    end
     local o = {}
     for k, v in pairs(opts or {}) do o[k] = v end
     o.name = name

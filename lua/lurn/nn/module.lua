@@ -51,6 +51,9 @@ end
 
 function Module.__newindex(self, k, v)
   local values, kinds, order = rawget(self, "_values"), rawget(self, "_kinds"), rawget(self, "_order")
+  if k == nil or k ~= k then -- nil or NaN: no field can have that name
+    error(("%s: cannot assign to a field named %s"):format(getmetatable(self).__name, k == nil and "nil" or "NaN"), 2)
+  end
   local old = kinds[k]
   local kind = kind_of(v)
   -- a tensor assigned over a parameter or buffer takes its role (surgery: m.fc1.weight = w),
@@ -119,13 +122,29 @@ function Module:type_name() return getmetatable(self).__name end
 function Module:path() return module_path(self) end
 
 -- ---- registration ----
+-- a name to register under: a non-empty string without "." (dots separate the parts of
+-- "fc1.weight" in state dicts)
+local function check_name(fn, name, example)
+  if type(name) ~= "string" or name == "" or name:find(".", 1, true) then
+    error(("%s: name must be a string such as \"%s\" (no dots), got %s"):format(fn, example,
+      type(name) ~= "string" and type(name) or ("%q"):format(name)), 3)
+  end
+end
+
+local function got(v) return is_tensor(v) and "tensor" or type(v) end
+
 function Module:register_parameter(name, t)
+  check_name("register_parameter", name, "weight")
+  if t ~= nil and not is_tensor(t) then
+    error(("register_parameter: expected a tensor (or nil), got %s"):format(type(t)), 2)
+  end
   if t ~= nil then Parameter(t, t.requires_grad) end
   self[name] = t
 end
 
 function Module:register_buffer(name, t)
-  assert(is_tensor(t), "register_buffer: expected a tensor")
+  check_name("register_buffer", name, "running_mean")
+  if not is_tensor(t) then error(("register_buffer: expected a tensor, got %s"):format(type(t)), 2) end
   local kinds, order = rawget(self, "_kinds"), rawget(self, "_order")
   if not kinds[name] then order[#order + 1] = name end
   kinds[name] = "buffer"
@@ -133,7 +152,8 @@ function Module:register_buffer(name, t)
 end
 
 function Module:add_module(name, m)
-  assert(is_module(m), "add_module: expected a Module")
+  check_name("add_module", name, "fc1")
+  if not is_module(m) then error(("add_module: expected a Module, got %s"):format(got(m)), 2) end
   self[name] = m
 end
 
@@ -229,6 +249,9 @@ end
 -- ---- modes and gradients ----
 function Module:train(mode)
   if mode == nil then mode = true end
+  if type(mode) ~= "boolean" then
+    error(("train: mode must be true or false, got %s"):format(got(mode)), 2)
+  end
   for _, m in self:named_modules() do rawget(m, "_values").training = mode end
   return self
 end
@@ -241,17 +264,28 @@ end
 
 --- fn(module) on every descendant, children before parents (as PyTorch); returns self.
 function Module:apply(fn)
+  local mt = getmetatable(fn)
+  if type(fn) ~= "function" and not (type(mt) == "table" and mt.__call) then
+    error(("apply: expected a function to call on every module, got %s"):format(got(fn)), 2)
+  end
   for _, child in entries(self, "module") do child:apply(fn) end
   fn(self)
   return self
 end
 
-local function find_module(self, path)
+-- what: "freeze" or "unfreeze"; errors are raised at the caller of self:freeze(...)
+-- (a tail call to set_trainable, so two levels up)
+local function find_module(self, path, what)
+  if math.type(path) == "integer" then path = tostring(path) end -- seq:freeze(0)
+  if type(path) ~= "string" or path == "" then
+    error(("%s: expected submodule names such as \"fc1\", got %s"):format(what,
+      path == "" and "an empty string" or got(path)), 3)
+  end
   local m = self
   for part in path:gmatch("[^.]+") do
     local child = rawget(m, "_kinds")[part] == "module" and rawget(m, "_values")[part] or nil
     if not child then
-      error(("freeze: %s has no submodule '%s'"):format(self:type_name(), path), 3)
+      error(("%s: %s has no submodule '%s'"):format(what, self:type_name(), path), 3)
     end
     m = child
   end
@@ -260,7 +294,8 @@ end
 
 local function set_trainable(self, on, ...)
   local targets = select("#", ...) == 0 and {self} or {}
-  for i = 1, select("#", ...) do targets[#targets + 1] = find_module(self, (select(i, ...))) end
+  local what = on and "unfreeze" or "freeze"
+  for i = 1, select("#", ...) do targets[#targets + 1] = find_module(self, (select(i, ...)), what) end
   for _, m in ipairs(targets) do
     for _, p in ipairs(m:parameters()) do p.requires_grad = on end
   end
@@ -292,7 +327,10 @@ function Module:load_state_dict(sd, opts)
     error(("load_state_dict: expected a table of name -> tensor (model:state_dict() or "
       .. "lurn.load(path)), got %s"):format(type(sd)), 2)
   end
-  opts = opts or {}
+  if opts == nil then opts = {} end -- false is a mistake, named below
+  if type(opts) ~= "table" then
+    error(("load_state_dict: options must be a table such as {strict = false}, got %s"):format(got(opts)), 2)
+  end
   local strict = opts.strict
   if strict == nil then strict = not opts.skip_mismatched end
   local own, names = {}, {}

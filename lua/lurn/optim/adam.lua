@@ -8,7 +8,7 @@ local adam_group = lurn._adam_group
 local function make(name, decoupled, default_wd)
   local cls = class(name, Optimizer)
   function cls:__init(params, opts)
-    opts = opts or {}
+    if opts == nil then opts = {} end -- false is a mistake, named below
     if type(opts) ~= "table" then
       error(("%s: options must be a table such as {lr = 0.001}, got %s"):format(name, type(opts)), 3)
     end

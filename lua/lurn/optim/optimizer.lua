@@ -95,8 +95,26 @@ function Optimizer:load_state_dict(tensors, meta, model)
 end
 
 --- the learning rate of group i (1 by default); set_lr(v) sets every group's
-function Optimizer:get_lr(i) return self.param_groups[i or 1].lr end
+function Optimizer:get_lr(i)
+  local groups = self.param_groups
+  local g = groups[i or 1]
+  if g == nil then
+    local n = #groups
+    if math.type(i) == "integer" then
+      error(("get_lr: group %d does not exist (the optimizer has %d group%s)"):format(
+        i, n, n == 1 and "" or "s"), 2)
+    end
+    error(("get_lr: group must be an integer index from 1 to %d, got %s"):format(
+      n, type(i) == "number" and tostring(i) or lurn.is_tensor(i) and "tensor" or type(i)), 2)
+  end
+  return g.lr
+end
+
 function Optimizer:set_lr(v)
+  if type(v) ~= "number" or not (v >= 0) then
+    error(("set_lr: learning rate must be a number >= 0, got %s"):format(
+      type(v) == "number" and tostring(v) or lurn.is_tensor(v) and "tensor" or type(v)), 2)
+  end
   for _, g in ipairs(self.param_groups) do g.lr = v end
 end
 

@@ -7,7 +7,7 @@ local SGD = class("SGD", Optimizer)
 local sgd_group = lurn._sgd_group
 
 function SGD:__init(params, opts)
-  opts = opts or {}
+  if opts == nil then opts = {} end -- false is a mistake, named below
   if type(opts) ~= "table" then
     error(("SGD: options must be a table such as {lr = 0.01}, got %s"):format(type(opts)), 3)
   end
