@@ -105,7 +105,7 @@ void lt_struct_free(lt_ctx *c, int kind, void *p);
 /* ---- our own loops on several threads (parallel.c) ---- */
 #define LT_MAX_THREADS 64
 /* below this many elements a loop stays on one thread: waking a worker costs more */
-#define LT_PARALLEL_GRAIN ((int64_t)1 << 17)
+#define LT_PARALLEL_GRAIN ((int64_t)1 << 19)
 typedef void (*lt_range_fn)(void *arg, int64_t begin, int64_t end);
 /* fn(arg, b, e) over [0, n) in up to lt_get_num_threads(c) parts of >= grain elements */
 void lt_parallel_for(lt_ctx *c, int64_t n, int64_t grain, lt_range_fn fn, void *arg);

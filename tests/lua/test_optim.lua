@@ -430,14 +430,14 @@ T.case("schedulers drive the optimizer's steps", function()
 end)
 
 T.case("loops split across threads give the same bits as one thread", function()
-  -- 600k elements: past the size where elementwise ops and updates use every thread
+  -- 1.2M elements: past the size where elementwise ops and updates use every thread
   local function run(threads)
     lurn.set_num_threads(threads)
     lurn.manual_seed(3)
-    local w = lurn.randn(600, 1000):requires_grad_()
-    local x = lurn.randn(600, 1000)
+    local w = lurn.randn(1200, 1000):requires_grad_()
+    local x = lurn.randn(1200, 1000)
     local opt = optim.Adam({w}, {lr = 1e-2, weight_decay = 0.1})
-    local sgd_w = lurn.randn(600, 1000):requires_grad_()
+    local sgd_w = lurn.randn(1200, 1000):requires_grad_()
     local sgd = optim.SGD({sgd_w}, {lr = 0.1, momentum = 0.9, nesterov = true})
     for _ = 1, 3 do
       opt:zero_grad(); sgd:zero_grad()
