@@ -12,12 +12,14 @@ int lb_raise(lua_State *L) { return luaL_error(L, "%s", lb_ctx(L)->err); }
 
 /* Lua cannot see tensor memory, so dead tensors would wait for a collection that Lua's
  * own (small) allocations rarely trigger (Torch7 scripts called collectgarbage()). Once
- * LB_GC_EVERY bytes of tensors were made since the last collection, plus four times the
- * Lua heap, collect fully: garbage tensors stay bounded by that much, and the collection
- * (its cost grows with the Lua heap) is paid once per many megabytes of tensor work.
+ * LB_GC_EVERY bytes of tensors, plus four times the Lua heap, were made since the last
+ * collection and not freed since (core's gc_debt), collect fully: garbage tensors stay
+ * bounded by that much, and the collection (its cost grows with the Lua heap) is paid
+ * once per megabytes of tensor work; temporaries that C or t:free() release at once do
+ * not count.
  * Charging each tensor as an incremental step instead ran a whole GC cycle every step
  * or two of a small MLP: 40% of its time. */
-#define LB_GC_EVERY ((size_t)4 << 20)
+#define LB_GC_EVERY ((size_t)2 << 20)
 
 void lb_gc_pressure(lua_State *L) {
   lt_ctx *c = lb_ctx(L);

@@ -41,7 +41,7 @@ local rss_end, live_end = rss_kb(), lurn.memory().live_bytes
 print(("peak live tensor bytes sampled during the loop: %d"):format(max_live))
 print(("rss after 2000 steps %d KiB, after %d steps %d KiB; live tensor bytes %d -> %d"):format(
   rss_warm, steps, rss_end, live_warm, live_end))
--- Garbage tensors are collected once 4 MiB of them were made (l_tensor.c, LB_GC_EVERY;
+-- Garbage tensors are collected once 2 MiB of them were made (l_tensor.c, LB_GC_EVERY;
 -- the working set is ~45 KiB): memory stays flat.
 assert(max_live < 8 * 1024 * 1024, "tensor garbage piles up: " .. max_live .. " live bytes")
 assert(rss_end - rss_warm < 8 * 1024, "resident memory grew by more than 8 MiB")
@@ -49,7 +49,7 @@ assert(live_end <= live_warm, "reachable tensor bytes grew: " .. live_warm .. " 
 
 -- Big garbage, few Lua objects: 12 MiB of dropped tensors per iteration but only three
 -- small boxes, so Lua's own GC would hardly ever run. Charged for tensor bytes, the
--- collector keeps garbage near 4 MiB; without it the 64 MiB limit fails in a few steps.
+-- collector keeps garbage near 2 MiB; without it the 64 MiB limit fails in a few steps.
 local x = lurn.rand(1024, 1024) -- 4 MiB
 lurn.set_memory_limit(64 * 1024 * 1024)
 max_live = 0
