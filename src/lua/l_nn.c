@@ -37,6 +37,52 @@ static int l_linear_try(lua_State *L) {
   return 2;
 }
 
+/* lurn._linear_chain(x, chain): a run of an nn.Sequential's layers in one call, chain[i]
+ * = {linear_module, relu}: each layer is relu?(x W^T + b) with the module's current
+ * weight and bias, and only the last output becomes a Lua value. Returns the output, or
+ * nil, the core's message and the index of the failing layer (nn.Sequential reruns that
+ * one through its module, which names itself in the error). */
+static int l_linear_chain(lua_State *L) {
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lt_tensor *x = lb_totensor(L, 1);
+  if (!x) {
+    lua_pushnil(L);
+    lua_pushfstring(L, "linear: expected a tensor input, got %s", luaL_typename(L, 1));
+    lua_pushinteger(L, 1);
+    return 3;
+  }
+  lt_ctx *c = lb_ctx(L);
+  /* the result's box holds the current activation from the start: a Lua error in
+   * between (a freed weight) leaves it to the GC, never leaked */
+  lb_box *box = lb_newbox(L);
+  int top = lua_gettop(L);
+  lt_retain(x);
+  box->t = x;
+  for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, 2); i <= n; i++) {
+    if (lua_rawgeti(L, 2, i) != LUA_TTABLE ||         /* {module, relu} */
+        lua_rawgeti(L, -1, 1) != LUA_TTABLE ||        /* the Linear */
+        (lua_pushliteral(L, "_values"), lua_rawget(L, -2)) != LUA_TTABLE) /* its fields */
+      return luaL_error(L, "_linear_chain: layer %d is not {nn.Linear, relu}", (int)i);
+    lua_getfield(L, -1, "weight");
+    lt_tensor *W = lb_check(L, -1);
+    lua_getfield(L, -2, "bias");
+    lt_tensor *b = lua_isnil(L, -1) ? NULL : lb_check(L, -1);
+    lua_rawgeti(L, top + 1, 2);   /* its relu flag */
+    int relu = lua_toboolean(L, -1);
+    lt_tensor *y = lt_linear_act(c, box->t, W, b, relu);
+    lua_settop(L, top);
+    if (!y) {
+      lua_pushnil(L);
+      lua_pushstring(L, c->err);
+      lua_pushinteger(L, i);
+      return 3;
+    }
+    lt_release(box->t);
+    box->t = y;
+  }
+  return lb_done(L, box);
+}
+
 /* lurn._cross_entropy(logits, int64 target, weight|nil, ignore_index, reduction, name):
  * log_softmax over the class dim and NLL in one call, the common case of
  * F.cross_entropy (no label smoothing) */
@@ -241,6 +287,7 @@ static const luaL_Reg nn_funcs[] = {
   {"linear", l_linear}, {"nll_loss", l_nll_loss}, {"binary_cross_entropy", l_bce},
   {"_sgd_step", l_sgd_step}, {"_adam_step", l_adam_step}, {"_adam_group", l_adam_group},
   {"_sgd_group", l_sgd_group}, {"_linear_try", l_linear_try}, {"_cross_entropy", l_cross_entropy},
+  {"_linear_chain", l_linear_chain},
   {NULL, NULL}};
 
 /* stack: module table, ctx box */

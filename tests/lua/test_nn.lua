@@ -1008,4 +1008,18 @@ T.case("unused-parameter check: a module left out later in training is still rep
   assert(out:find("b.weight, b.bias of LateSkip received no gradient", 1, true), out)
 end)
 
+T.case("Sequential's Linear chain: a failing middle layer is named, a new weight is used", function()
+  local seq = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 5), nn.Linear(5, 2))
+  local x = lurn.randn(3, 4)
+  T.assert_shape(seq(x), {3, 2})
+  -- surgery on a middle weight: the cached plan must see it
+  lurn.no_grad(function() seq[2].weight = lurn.zeros(5, 6) end)
+  local y = seq(x)
+  local expected = lurn.linear(lurn.zeros(3, 5) + seq[2].bias, seq[3].weight, seq[3].bias)
+  T.assert_close(y, expected, 1e-6, 1e-6, "zero weight: layer 2 outputs its bias")
+  -- a weight of the wrong shape fails in layer 2, and the message says which
+  lurn.no_grad(function() seq[2].weight = lurn.zeros(5, 7) end)
+  T.assert_error(function() return seq(x) end, "2 %(Linear 6%->5%): input has shape %[3, 6%], expected %[%*, 7%]")
+end)
+
 T.finish("test_nn.lua")

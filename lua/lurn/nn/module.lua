@@ -499,6 +499,8 @@ Module.is_module = is_module
 Module.child_list = child_list
 --- for a caller that runs a module's forward itself (a fused pair in nn.Sequential)
 function Module.mark_called(m) if marking and is_grad_enabled() then CALLED[m] = true end end
+--- whether this step marks modules as called (see `marking` above)
+function Module.marking() return marking end
 --- the version of all models' structure: cached plans compare it
 function Module.structure_version() return structure_version end
 Module.shape_str = shape_str

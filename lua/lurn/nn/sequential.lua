@@ -7,6 +7,8 @@ local ReLU = require("lurn.nn.activation").ReLU
 
 local child_list, mark_called, structure_version = Module.child_list, Module.mark_called,
   Module.structure_version
+local marking = Module.marking
+local linear_chain = require("lurn")._linear_chain
 local linear_forward = Linear.forward
 
 local Sequential = Module:extend("Sequential")
@@ -35,22 +37,29 @@ local function plain(m, cls)
   return getmetatable(m) == cls and rawget(m, "_values").forward == nil
 end
 
--- The forward plan: the children in order, a Linear followed by a ReLU as one step run as
--- one fused kernel and one autograd node (the same numbers). Cached until the next
--- assignment to any module (a new child, a new weight, an instance's own forward).
+-- The forward plan: the children in order, with each run of plain Linears (a ReLU after
+-- one fused into it) as one chain that C runs in one call (lurn._linear_chain): one
+-- kernel and one autograd node per layer, the same numbers as module by module, and
+-- only the chain's output becomes a Lua value. Cached until the next assignment to any
+-- module (a new child, a new weight, an instance's own forward).
 local PLANS = setmetatable({}, {__mode = "k"})
 local function plan_of(self)
   local p = PLANS[self]
   if p and p.version == structure_version() then return p end
   p = {version = structure_version()}
   local list = child_list(self)
-  local i = 1
+  local i, chain = 1, nil
   while i <= #list do
     local m, nxt = list[i], list[i + 1]
-    if nxt and plain(m, Linear) and plain(nxt, ReLU) then
-      p[#p + 1] = {m, nxt}
-      i = i + 2
+    if plain(m, Linear) then
+      if not chain then chain = {modules = {}}; p[#p + 1] = chain end
+      local relu = nxt ~= nil and plain(nxt, ReLU)
+      chain[#chain + 1] = {m, relu}
+      chain.modules[#chain.modules + 1] = m
+      if relu then chain.modules[#chain.modules + 1] = nxt end
+      i = i + (relu and 2 or 1)
     else
+      chain = nil
       p[#p + 1] = m
       i = i + 1
     end
@@ -65,10 +74,16 @@ function Sequential:forward(x)
     local step = plan[i]
     if getmetatable(step) then -- a module
       x = step(x)
-    else -- a fused Linear + ReLU
-      local lin = step[1]
-      mark_called(lin); mark_called(step[2])
-      x = linear_forward(lin, x, true)
+    else -- a chain of Linears
+      if marking() then
+        for _, m in ipairs(step.modules) do mark_called(m) end
+      end
+      local y, err, at = linear_chain(x, step)
+      if y == nil then -- the failing layer again, through its module: it names itself
+        for k = 1, at do x = linear_forward(step[k][1], x, step[k][2]) end
+        error(err, 2)
+      end
+      x = y
     end
   end
   return x
