@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 struct lt_pool;
 typedef struct {
@@ -25,6 +26,7 @@ struct lt_pool {
   unsigned long gen; /* job number: a worker runs each job once */
   int pending;       /* workers not yet through the current job */
   int stop;
+  pid_t pid; /* the process that made the workers: a forked child has none of them */
   lt_range_fn fn;
   void *arg;
   int64_t n;
@@ -75,8 +77,10 @@ static struct lt_pool *pool_with(lt_ctx *c, int want) {
     }
     pthread_cond_init(&pool->work, NULL);
     pthread_cond_init(&pool->done, NULL);
+    pool->pid = getpid();
     c->pool = pool;
   }
+  if (pool->pid != getpid()) return NULL; /* after fork: the loop runs on one thread */
   while (pool->nworkers < want) { /* no job is running: the caller is the only user */
     lt_worker *w = &pool->workers[pool->nworkers];
     w->pool = pool;
@@ -115,6 +119,8 @@ void lt_parallel_for(lt_ctx *c, int64_t n, int64_t grain, lt_range_fn fn, void *
 void lt_pool_free(lt_ctx *c) {
   struct lt_pool *pool = c->pool;
   if (!pool) return;
+  c->pool = NULL;
+  if (pool->pid != getpid()) return; /* a forked child: the workers are not here to join */
   pthread_mutex_lock(&pool->mu);
   pool->stop = 1;
   pthread_cond_broadcast(&pool->work);
@@ -124,5 +130,4 @@ void lt_pool_free(lt_ctx *c) {
   pthread_cond_destroy(&pool->done);
   pthread_mutex_destroy(&pool->mu);
   free(pool);
-  c->pool = NULL;
 }
