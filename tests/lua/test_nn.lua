@@ -1022,4 +1022,14 @@ T.case("Sequential's Linear chain: a failing middle layer is named, a new weight
   T.assert_error(function() return seq(x) end, "2 %(Linear 6%->5%): input has shape %[3, 6%], expected %[%*, 7%]")
 end)
 
+T.case("Sequential:append after a removal never replaces a child", function()
+  local a, b, c, d = nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2), nn.Tanh()
+  local seq = nn.Sequential(a, b, c)
+  seq[1] = nil -- children "0" and "2" remain
+  seq:append(d)
+  T.assert_equal(#seq, 3)
+  T.assert_equal(seq[0], a); T.assert_equal(seq[1], c); T.assert_equal(seq[2], d)
+  T.assert_equal(table.concat(names_of(seq:named_children()), ","), "0,2,3")
+end)
+
 T.finish("test_nn.lua")

@@ -28,7 +28,11 @@ end
 
 function Sequential:append(m)
   assert(Module.is_module(m), "Sequential: expected a Module")
-  self[tostring(#self)] = m
+  -- named by its position, as in PyTorch; after a child was removed that name can still
+  -- be taken ("0", "2" left: a third child is not "2"), so the next free number is used
+  local kinds, n = rawget(self, "_kinds"), #self
+  while kinds[tostring(n)] ~= nil do n = n + 1 end
+  self[tostring(n)] = m
   return self
 end
 
