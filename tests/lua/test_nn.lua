@@ -1032,4 +1032,26 @@ T.case("Sequential:append after a removal never replaces a child", function()
   T.assert_equal(table.concat(names_of(seq:named_children()), ","), "0,2,3")
 end)
 
+T.case("tied modules: state_dict has both names (as PyTorch), parameters lists the tensor once", function()
+  local Tied = nn.Module:extend("Tied")
+  function Tied:__init()
+    self.embed = nn.Linear(3, 4)
+    self.head = nn.Sequential(nn.ReLU())
+    self.head.shared = self.embed -- the same module under a second path
+  end
+  function Tied:forward(x) return self.head.shared(self.embed(x):relu():narrow(1, 0, 3)) end
+  local m = Tied()
+  local sd = m:state_dict()
+  assert(sd["embed.weight"] and sd["head.shared.weight"], "both names present")
+  T.assert_equal(sd["embed.weight"], sd["head.shared.weight"], "the same tensor")
+  T.assert_equal(#m:parameters(), 2, "weight and bias once")
+  -- a checkpoint with both keys loads strictly, and one key missing is reported
+  local m2 = Tied()
+  m2:load_state_dict(sd)
+  T.assert_close(m2.embed.weight, m.embed.weight, 0, 0)
+  local partial = {}
+  for k, v in pairs(sd) do if k ~= "head.shared.bias" then partial[k] = v end end
+  T.assert_error(function() m2:load_state_dict(partial) end, "missing keys: head.shared.bias")
+end)
+
 T.finish("test_nn.lua")

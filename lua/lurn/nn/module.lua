@@ -308,11 +308,25 @@ function Module:freeze(...) return set_trainable(self, false, ...) end
 function Module:unfreeze(...) return set_trainable(self, true, ...) end
 
 -- ---- state ----
---- name -> tensor for every parameter and buffer (PyTorch keys and layouts).
+-- Every (path, tensor) of a kind under every path, as PyTorch's state_dict walks: a
+-- module or tensor shared by two parents appears under both names (tied weights: both
+-- "encoder.embed.weight" and "decoder.embed.weight"). A module inside itself is skipped.
+local function all_paths(m, kind, prefix, out, on_path)
+  on_path[m] = true
+  for name, t in entries(m, kind) do out[#out + 1] = {prefix .. name, t} end
+  for name, child in entries(m, "module") do
+    if not on_path[child] then all_paths(child, kind, prefix .. name .. ".", out, on_path) end
+  end
+  on_path[m] = nil
+  return out
+end
+
+--- name -> tensor for every parameter and buffer (PyTorch keys and layouts; a shared
+--- module or tensor under each of its names, as PyTorch's state_dict).
 function Module:state_dict()
   local sd = {}
-  for name, p in self:named_parameters() do sd[name] = p end
-  for name, b in self:named_buffers() do sd[name] = b end
+  for _, e in ipairs(all_paths(self, "param", "", {}, {})) do sd[e[1]] = e[2] end
+  for _, e in ipairs(all_paths(self, "buffer", "", {}, {})) do sd[e[1]] = e[2] end
   return sd
 end
 
@@ -334,8 +348,9 @@ function Module:load_state_dict(sd, opts)
   local strict = opts.strict
   if strict == nil then strict = not opts.skip_mismatched end
   local own, names = {}, {}
-  for name, t in self:named_parameters() do own[name] = t; names[#names + 1] = name end
-  for name, t in self:named_buffers() do own[name] = t; names[#names + 1] = name end
+  for _, kind in ipairs({"param", "buffer"}) do
+    for _, e in ipairs(all_paths(self, kind, "", {}, {})) do own[e[1]] = e[2]; names[#names + 1] = e[1] end
+  end
   local report = {missing = {}, unexpected = {}, mismatched = {}}
   for _, name in ipairs(names) do
     if sd[name] == nil then report.missing[#report.missing + 1] = name end
