@@ -1,6 +1,6 @@
 /* The lurn executable: runs a script (like `lua script.lua`), -e code, or a REPL.
  * Structured like lua.c: all Lua work runs inside a protected main (pmain), errors get
- * a traceback from msghandler, and SIGINT becomes the Lua error "interrupted", both
+ * a traceback from lb_traceback, and SIGINT becomes the Lua error "interrupted", both
  * through a hook (Lua code) and through a flag the context's kernels poll (C loops).
  * The flag lives here, in the program: the library keeps no globals, its context only
  * points at it. */
@@ -65,19 +65,9 @@ void cli_prompt_signals(int on) {
 }
 
 /* ---- protected calls ---- */
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 int cli_docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, lb_traceback);
   lua_insert(L, base);
   signal_L = L;
   interrupted = 0;

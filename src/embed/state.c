@@ -39,16 +39,6 @@ int em_fail(em_job *j, int code, const char *fmt, ...) {
   return 0;
 }
 
-static int msghandler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 static int map_status(int st) {
   switch (st) {
   case LUA_OK: return LURN_OK;
@@ -82,7 +72,7 @@ int em_protect(lurn_State *S, lua_CFunction f, void *arg) {
   S->interrupt = 0; /* a stop asked between calls is for no one */
   lua_settop(L, 0);
   /* pushing light C functions and pointers allocates nothing: nothing here can raise */
-  lua_pushcfunction(L, msghandler);
+  lua_pushcfunction(L, lb_traceback);
   lua_pushcfunction(L, f);
   lua_pushlightuserdata(L, &job);
   int st = lua_pcall(L, 1, 0, 1);

@@ -45,5 +45,8 @@ void lb_open_random(lua_State *L);      /* lurn.random into the module table at 
 void lb_open_runtime(lua_State *L);     /* thread settings into the module at -2; pops ctx */
 /* the context of L's lurn module (NULL before require "lurn"); may raise (memory) */
 lt_ctx *lb_state_ctx(lua_State *L);
+/* message handler for lua_pcall: the message (or a description of a non-string error
+ * object) with a traceback, as the stock lua interpreter prints it */
+int lb_traceback(lua_State *L);
 
 #endif

@@ -1,7 +1,7 @@
 /* Runtime settings and the context's registry entry: lurn.set_num_threads,
- * lurn.get_num_threads, lurn.detect_anomaly, and lb_state_ctx for C code outside the
- * binding (the lurn executable, the embedding API) that must reach the context of a
- * lua_State. */
+ * lurn.get_num_threads, lurn.detect_anomaly, and for C code outside the binding (the
+ * lurn executable, the embedding API): lb_state_ctx, which reaches the context of a
+ * lua_State, and lb_traceback, their message handler for protected calls. */
 #include "binding.h"
 
 #define LB_CTX_KEY "lurn.ctx"
@@ -40,6 +40,16 @@ void lb_open_runtime(lua_State *L) {
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, LB_CTX_KEY);
   luaL_setfuncs(L, runtime_funcs, 1);
+}
+
+int lb_traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg == NULL) { /* an error object that is not a string */
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
 }
 
 lt_ctx *lb_state_ctx(lua_State *L) {
