@@ -39,12 +39,10 @@ typedef struct {
 } reader;
 
 static int bad(reader *r, const char *fmt, ...) {
-  char msg[700];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  lt_vfail_file(r->c, "read_csv", r->name, fmt, ap);
   va_end(ap);
-  lt_fail(r->c, "read_csv '%.300s': %s", r->name, msg);
   return -1;
 }
 

@@ -12,6 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int lt_vfail_file(lt_ctx *c, const char *op, const char *path, const char *fmt, va_list ap) {
+  char msg[800];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  lt_fail(c, "%s '%.300s': %s", op, path, msg);
+  return -1;
+}
+
 const char *lt_file_label(char *buf, size_t n, const char *op, const char *path) {
   snprintf(buf, n, "%s '%.300s'", op, path);
   return buf;

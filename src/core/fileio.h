@@ -4,6 +4,7 @@
 #ifndef LURN_FILEIO_H
 #define LURN_FILEIO_H
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "core.h"
@@ -33,6 +34,10 @@ int lt_write_file_atomic_with(lt_ctx *c, const char *label, const char *path, lt
 /* The bytes p[0..n) as text for an error message: printable ASCII as is, anything else
  * as \xNN, cut short with "..." to fit cap. Returns out. */
 char *lt_quote_bytes(char *out, size_t cap, const void *p, size_t n);
+
+/* "<op> '<path>': <fmt...>" into c->err (path cut at 300 bytes): every reader's error.
+ * Returns -1. */
+int lt_vfail_file(lt_ctx *c, const char *op, const char *path, const char *fmt, va_list ap);
 
 /* "<op> '<path>'" (path cut at 300 bytes) into buf, for error messages. */
 const char *lt_file_label(char *buf, size_t n, const char *op, const char *path);

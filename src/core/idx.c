@@ -17,12 +17,10 @@
 #define MAX_RATIO 1032          /* deflate expands at most ~1032:1 */
 
 static int bad(lt_ctx *c, const char *name, const char *fmt, ...) {
-  char msg[700];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  lt_vfail_file(c, "read_idx", name, fmt, ap);
   va_end(ap);
-  lt_fail(c, "read_idx '%.300s': %s", name, msg);
   return -1;
 }
 

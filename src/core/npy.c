@@ -34,12 +34,10 @@ typedef struct {
 
 /* Every reader error: "read_npy 'file': what". Returns -1. */
 static int bad(lt_ctx *c, const char *name, const char *fmt, ...) {
-  char msg[700];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  lt_vfail_file(c, "read_npy", name, fmt, ap);
   va_end(ap);
-  lt_fail(c, "read_npy '%.300s': %s", name, msg);
   return -1;
 }
 

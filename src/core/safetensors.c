@@ -376,12 +376,10 @@ typedef struct {
 
 /* Every reader error goes through here: "load 'file': what". Returns -1. */
 static int bad(parser *ps, const char *fmt, ...) {
-  char msg[800];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  lt_vfail_file(ps->c, "load", ps->label, fmt, ap);
   va_end(ap);
-  lt_fail(ps->c, "load '%.200s': %s", ps->label, msg);
   return -1;
 }
 
