@@ -158,9 +158,7 @@ void lt_node_release(lt_node *n) {
 int lt_accumulate(lt_ctx *c, lt_tensor **acc, lt_tensor *g) {
   /* the first gradient is taken as it is when no one else can see it (only the caller
    * holds it and it fills its own storage): no copy of a 64 MiB weight gradient */
-  if (!*acc && g->refs == 1 && g->st->refs == 1 && !g->st->borrowed && g->dtype == LT_F32 &&
-      !g->grad_fn && !g->requires_grad && lt_is_contiguous(g) &&
-      (size_t)lt_numel(g) * sizeof(float) == g->st->nbytes) {
+  if (!*acc && lt_is_sole_float(g) && !g->grad_fn && !g->requires_grad) {
     lt_retain(g);
     *acc = g;
     return 0;

@@ -150,6 +150,9 @@ lt_tensor *lt_randn_r(lt_ctx *c, lt_rng *r, int ndim, const int64_t *shape);
 lt_tensor *lt_randint_r(lt_ctx *c, lt_rng *r, int64_t lo, int64_t hi, int ndim,
                         const int64_t *shape);
 void lt_retain(lt_tensor *t);
+/* 1 when t is a float32 tensor only its holder sees: one reference, a storage of its own
+ * (not the host's) that it fills exactly; such a tensor can be taken over, not copied */
+int lt_is_sole_float(const lt_tensor *t);
 /* t.grad = nil: the gradient goes, its buffer is kept for the next backward when no one
  * else holds it */
 void lt_drop_grad(lt_tensor *t);

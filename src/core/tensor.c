@@ -328,11 +328,15 @@ void lt_release(lt_tensor *t) {
   storage_release(st);
 }
 
+int lt_is_sole_float(const lt_tensor *t) {
+  return t->refs == 1 && t->st->refs == 1 && !t->st->borrowed && t->dtype == LT_F32 &&
+         lt_is_contiguous(t) && (size_t)lt_numel(t) * sizeof(float) == t->st->nbytes;
+}
+
 void lt_drop_grad(lt_tensor *t) {
   lt_tensor *g = t->grad;
   t->grad = NULL;
-  if (g && g->refs == 1 && g->st->refs == 1 && !g->st->borrowed && lt_is_contiguous(g) &&
-      (size_t)lt_numel(g) * sizeof(float) == g->st->nbytes) {
+  if (g && lt_is_sole_float(g)) {
     lt_release(t->grad_spare);
     t->grad_spare = g;
   } else {
