@@ -71,25 +71,24 @@ static size_t class_size(int cls) {
   return ((size_t)1 << k) + (size_t)j * ((size_t)1 << (k - 2));
 }
 
-/* the byte size a buffer of nbytes is allocated with (its size class when cacheable) */
-static size_t alloc_size(size_t nbytes) {
-  size_t size = (nbytes + 63) & ~(size_t)63; /* 64-byte alignment for vector loads */
-  if (LT_CACHE_ON && nbytes <= LT_CACHE_MAX_BUFFER) size_class(nbytes, &size);
-  return size ? size : 64;
+/* The class a buffer of nbytes is cached under (-1: never cached) and in *size the bytes
+ * it is allocated with: its class's size, or nbytes rounded up to 64 for vector loads. */
+static int buffer_class(size_t nbytes, size_t *size) {
+  if (LT_CACHE_ON && nbytes <= LT_CACHE_MAX_BUFFER) return size_class(nbytes, size);
+  *size = nbytes ? (nbytes + 63) & ~(size_t)63 : 64;
+  return -1;
 }
 
 void *lt_buffer_alloc(lt_ctx *c, size_t nbytes) {
-  size_t size = alloc_size(nbytes);
-  if (LT_CACHE_ON && nbytes <= LT_CACHE_MAX_BUFFER) {
-    int cls = size_class(nbytes, &size);
-    void *p = c->buffer_cache[cls];
-    if (p) {
-      c->buffer_cache[cls] = *(void **)p;
-      c->cached_bytes -= size;
-      return p;
-    }
+  size_t size;
+  int cls = buffer_class(nbytes, &size);
+  void *p = cls >= 0 ? c->buffer_cache[cls] : NULL;
+  if (p) {
+    c->buffer_cache[cls] = *(void **)p;
+    c->cached_bytes -= size;
+    return p;
   }
-  void *p = system_alloc(size);
+  p = system_alloc(size);
   if (!p && c->cached_bytes) { /* memory is tight: give the cache back and retry */
     lt_cache_trim(c);
     p = system_alloc(size);
@@ -98,17 +97,15 @@ void *lt_buffer_alloc(lt_ctx *c, size_t nbytes) {
 }
 
 void lt_buffer_free(lt_ctx *c, void *p, size_t nbytes) {
-  if (LT_CACHE_ON && nbytes <= LT_CACHE_MAX_BUFFER) {
-    size_t size;
-    int cls = size_class(nbytes, &size);
-    if (c->cached_bytes + size <= LT_CACHE_MAX_TOTAL) {
-      *(void **)p = c->buffer_cache[cls];
-      c->buffer_cache[cls] = p;
-      c->cached_bytes += size;
-      return;
-    }
+  size_t size;
+  int cls = buffer_class(nbytes, &size);
+  if (cls >= 0 && c->cached_bytes + size <= LT_CACHE_MAX_TOTAL) {
+    *(void **)p = c->buffer_cache[cls];
+    c->buffer_cache[cls] = p;
+    c->cached_bytes += size;
+    return;
   }
-  system_free(p, alloc_size(nbytes));
+  system_free(p, size);
 }
 
 /* Tensor and storage structs: a few hundred are made and dropped per training step, more

@@ -134,15 +134,14 @@ static lt_storage *storage_new(lt_ctx *c, size_t nbytes) {
 
 static void storage_release(lt_storage *s) {
   if (--s->refs > 0) return;
+  lt_ctx *c = s->ctx;
   if (!s->borrowed) {
-    lt_ctx *c = s->ctx;
     c->live_bytes -= s->nbytes;
     /* freed before any collection: it was never garbage the host's GC had to find */
     size_t charge = s->nbytes + sizeof(lt_tensor);
     c->gc_debt = c->gc_debt > charge ? c->gc_debt - charge : 0;
     lt_buffer_free(c, s->data, s->nbytes);
   }
-  lt_ctx *c = s->ctx;
   lt_struct_free(c, LT_SPARE_STORAGE, s); /* before the context may go with its last storage */
   lt_ctx_free(c);
 }
