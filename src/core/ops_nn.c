@@ -116,13 +116,11 @@ lt_tensor *lt_linear_act(lt_ctx *c, lt_tensor *x, lt_tensor *W, lt_tensor *b, in
     return NULL;
   }
   if (b || relu) {
-    lt_tensor *bc = !b || lt_is_contiguous(b) ? NULL : lt_contiguous_raw(c, b);
-    if (b && !lt_is_contiguous(b) && !bc) {
-      lt_release(y);
-      return NULL;
-    }
-    bias_act(lt_f32(y), b ? lt_f32(bc ? bc : b) : NULL, M, out, relu);
-    lt_release(bc);
+    /* 1-d parameters are contiguous unless a view */
+    lt_tensor *bc = b && !lt_is_contiguous(b) ? lt_contiguous_raw(c, b) : b;
+    if (b && !bc) goto fail;
+    bias_act(lt_f32(y), bc ? lt_f32(bc) : NULL, M, out, relu);
+    if (bc != b) lt_release(bc);
   }
   lt_node *node;
   lt_tensor *ins[3] = {x, W, b};

@@ -29,16 +29,17 @@ LT_SIMD static void sgd_update(float *pp, const float *pg, float *pb, int64_t n,
   }
 }
 
+/* one update split across threads (lt_parallel_for): pointers to the whole buffers */
 typedef struct {
-  float *p, *m, *v, *vmax;
+  float *p, *buf;
   const float *g;
-  const void *opts;
-  int64_t step; /* Adam's step; SGD's first-step flag */
-} update_job;
+  const lt_sgd_opts *o;
+  int first;
+} sgd_job;
 
 static void sgd_range(void *arg, int64_t b, int64_t e) {
-  const update_job *j = arg;
-  sgd_update(j->p + b, j->g + b, j->m ? j->m + b : NULL, e - b, j->opts, (int)j->step);
+  const sgd_job *j = arg;
+  sgd_update(j->p + b, j->g + b, j->buf ? j->buf + b : NULL, e - b, j->o, j->first);
 }
 
 int lt_sgd_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *buf, const lt_sgd_opts *o,
@@ -46,7 +47,7 @@ int lt_sgd_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *buf, const lt_
   if (check_param(c, "SGD", p, g) < 0) return -1;
   lt_tensor *gc = lt_contiguous_raw(c, g);
   if (!gc) return -1;
-  update_job j = {lt_f32(p), buf ? lt_f32(buf) : NULL, NULL, NULL, lt_f32(gc), o, first};
+  sgd_job j = {lt_f32(p), buf ? lt_f32(buf) : NULL, lt_f32(gc), o, first};
   lt_parallel_for(c, lt_numel(p), LT_PARALLEL_GRAIN, sgd_range, &j);
   lt_release(gc);
   return 0;
@@ -77,10 +78,17 @@ LT_SIMD static void adam_update(float *pp, const float *pg, float *pm, float *pv
   }
 }
 
+typedef struct {
+  float *p, *m, *v, *vmax;
+  const float *g;
+  const lt_adam_opts *o;
+  int64_t step;
+} adam_job;
+
 static void adam_range(void *arg, int64_t b, int64_t e) {
-  const update_job *j = arg;
+  const adam_job *j = arg;
   adam_update(j->p + b, j->g + b, j->m + b, j->v + b, j->vmax ? j->vmax + b : NULL, e - b,
-              j->opts, j->step);
+              j->o, j->step);
 }
 
 int lt_adam_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *m, lt_tensor *v,
@@ -88,7 +96,7 @@ int lt_adam_step(lt_ctx *c, lt_tensor *p, lt_tensor *g, lt_tensor *m, lt_tensor 
   if (check_param(c, o->decoupled ? "AdamW" : "Adam", p, g) < 0) return -1;
   lt_tensor *gc = lt_contiguous_raw(c, g);
   if (!gc) return -1;
-  update_job j = {lt_f32(p), lt_f32(m), lt_f32(v), vmax ? lt_f32(vmax) : NULL, lt_f32(gc), o, step};
+  adam_job j = {lt_f32(p), lt_f32(m), lt_f32(v), vmax ? lt_f32(vmax) : NULL, lt_f32(gc), o, step};
   lt_parallel_for(c, lt_numel(p), LT_PARALLEL_GRAIN, adam_range, &j);
   lt_release(gc);
   return 0;
