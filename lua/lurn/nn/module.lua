@@ -13,7 +13,6 @@ local PARENT = setmetatable({}, {__mode = "k"})   -- module -> parent module
 local NAME = setmetatable({}, {__mode = "k"})     -- module -> name in its parent
 local CALLED = setmetatable({}, {__mode = "k"})   -- modules called since the last backward
 local WARNED = setmetatable({}, {__mode = "k"})   -- parameters already reported unused
-local DESCENDANTS = setmetatable({}, {__mode = "k"}) -- module -> {version, list} (see check_unused)
 local structure_version = 0                          -- bumped by every assignment to a module
 -- Modules are marked as called (for the unused-parameter check after backward) on the
 -- first backwards after a change to any model, then on one step in 64: a model that
@@ -174,17 +173,26 @@ end
 --- Iterator over (name, child) in order.
 function Module:named_children() return entries(self, "module") end
 
-local CHILD_LISTS = setmetatable({}, {__mode = "k"}) -- module -> {version, children}
--- The children as an array, cached until the next assignment to any module: for
--- forward passes that run every step (nn.Sequential).
-local function child_list(self)
-  local cached = CHILD_LISTS[self]
-  if cached and cached[1] == structure_version then return cached[2] end
+--- memo(build): a function of a module that returns build(module), built again only
+--- after the next assignment to any module: for what every training step asks of a model
+--- (its children, its forward plan) but changes only with surgery.
+local function memo(build)
+  local store = setmetatable({}, {__mode = "k"}) -- module -> {version, value}
+  return function(m)
+    local e = store[m]
+    if e and e[1] == structure_version then return e[2] end
+    local v = build(m)
+    store[m] = {structure_version, v}
+    return v
+  end
+end
+
+-- the children as an array (nn.Sequential's forward)
+local child_list = memo(function(self)
   local list = {}
   for _, m in entries(self, "module") do list[#list + 1] = m end
-  CHILD_LISTS[self] = {structure_version, list}
   return list
-end
+end)
 
 function Module:children()
   local out = {}
@@ -458,14 +466,11 @@ end
 -- every descendant of m (m included), cached until a child is added or removed anywhere:
 -- the check below runs after every backward and must cost next to nothing when all
 -- modules were called
-local function descendants(m)
-  local d = DESCENDANTS[m]
-  if d and d[1] == structure_version then return d[2] end
+local descendants = memo(function(m)
   local list = {}
   for _, sub in m:named_modules() do list[#list + 1] = sub end
-  DESCENDANTS[m] = {structure_version, list}
   return list
-end
+end)
 
 local function warn_unused(m)
   for prefix, sub in m:named_modules() do
@@ -516,7 +521,6 @@ Module.child_list = child_list
 function Module.mark_called(m) if marking and is_grad_enabled() then CALLED[m] = true end end
 --- whether this step marks modules as called (see `marking` above)
 function Module.marking() return marking end
---- the version of all models' structure: cached plans compare it
-function Module.structure_version() return structure_version end
+Module.memo = memo
 Module.shape_str = shape_str
 return setmetatable(Module, {__call = construct, __tostring = class_tostring})

@@ -5,9 +5,7 @@ local Module = require "lurn.nn.module"
 local Linear = require "lurn.nn.linear"
 local ReLU = require("lurn.nn.activation").ReLU
 
-local child_list, mark_called, structure_version = Module.child_list, Module.mark_called,
-  Module.structure_version
-local marking = Module.marking
+local child_list, mark_called, marking = Module.child_list, Module.mark_called, Module.marking
 local linear_chain = require("lurn")._linear_chain
 local linear_forward = Linear.forward
 
@@ -46,11 +44,8 @@ end
 -- kernel and one autograd node per layer, the same numbers as module by module, and
 -- only the chain's output becomes a Lua value. Cached until the next assignment to any
 -- module (a new child, a new weight, an instance's own forward).
-local PLANS = setmetatable({}, {__mode = "k"})
-local function plan_of(self)
-  local p = PLANS[self]
-  if p and p.version == structure_version() then return p end
-  p = {version = structure_version()}
+local plan_of = Module.memo(function(self)
+  local p = {}
   local list = child_list(self)
   local i, chain = 1, nil
   while i <= #list do
@@ -68,9 +63,8 @@ local function plan_of(self)
       i = i + 1
     end
   end
-  PLANS[self] = p
   return p
-end
+end)
 
 function Sequential:forward(x)
   local plan = plan_of(self)
