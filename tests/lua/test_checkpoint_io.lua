@@ -9,29 +9,8 @@ local case = T.case
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local fixture = here .. "/../fixtures/python_written.safetensors"
 
-local tmp = os.tmpname() -- a fresh file; our paths hang off its name
-local function path(name) return tmp .. "." .. name .. ".safetensors" end
-local made = {}
-local function scratch(name)
-  local p = path(name)
-  made[#made + 1] = p
-  return p
-end
-
-local function read_all(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_all(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
-
-local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end -- round to float32
+local function scratch(name) return T.scratch(name .. ".safetensors") end
+local read_all, write_all, f32 = T.read_all, T.write_all, T.f32
 local function at(t, i) return t:view(-1):narrow(0, i, 1):item() end           -- exact, 0-based
 
 case("round trip: float32, int64, bool, 0-d, empty, dotted names, metadata", function()
@@ -176,7 +155,7 @@ case("a save that cannot write raises and leaves an existing file intact", funct
   local p = scratch("keep")
   lurn.save({x = lurn.ones(3)}, p)
   local before = read_all(p)
-  local nodir = tmp .. ".missing/sub/x.safetensors"
+  local nodir = T.scratch("missing/sub/x.safetensors")
   err(function() lurn.save({x = lurn.zeros(3)}, nodir) end,
       {"save '" .. nodir .. "'", "No such file or directory"})
   local under_file = p .. "/x.safetensors" -- the "directory" is a regular file
@@ -198,7 +177,7 @@ case("loading a truncated or corrupt file raises an error naming the file", func
   err(function() lurn.load(cut) end, {cut, "too short"})
   write_all(cut, s:gsub('"F32"', '"F99"', 1))
   err(function() lurn.load(cut) end, {cut, "tensor 'w'", "unknown dtype 'F99'"})
-  err(function() lurn.load(tmp .. ".nope") end, {tmp .. ".nope", "cannot open"})
+  err(function() lurn.load(T.scratch("nope")) end, {T.scratch("nope"), "cannot open"})
 end)
 
 case("an empty table makes a valid file", function()
@@ -223,6 +202,4 @@ case("repeated save/load keeps memory flat", function()
   eq(lurn.memory().live_bytes, live0, "tensor bytes after the loop")
 end)
 
-for _, p in ipairs(made) do os.remove(p) end
-os.remove(tmp)
 T.finish("test_checkpoint_io")

@@ -10,28 +10,7 @@ local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local dir = here .. "/../fixtures/data_formats/"
 local function fx(name) return dir .. name end
 
-local tmp = os.tmpname()
-local made = {}
-local function scratch(name)
-  local p = tmp .. "." .. name
-  made[#made + 1] = p
-  return p
-end
-
-local function read_all(p)
-  local f = assert(io.open(p, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
-local function write_all(p, s)
-  local f = assert(io.open(p, "wb"))
-  f:write(s)
-  f:close()
-end
-
-local function f32(x) return (string.unpack("<f", string.pack("<f", x))) end -- round to float32
+local scratch, read_all, write_all, f32 = T.scratch, T.read_all, T.write_all, T.f32
 local function isnan(x) return x ~= x end
 
 -- ---------------------------------------------------------------------------------
@@ -129,7 +108,7 @@ case("refused .npy files say why and name the file", function()
   err(function() lurn.read_npy(p) end, {p, "not a .npy file"})
   write_all(p, (good:gsub("'shape': %(2, 3%)", "'shape': (2, -3)")))
   err(function() lurn.read_npy(p) end, {p, "negative dimension"})
-  err(function() lurn.read_npy(tmp .. ".missing.npy") end, {"cannot open", "No such file"})
+  err(function() lurn.read_npy(T.scratch("missing.npy")) end, {"cannot open", "No such file"})
 end)
 
 case("save_npy argument errors; a failed save leaves the file alone", function()
@@ -139,7 +118,7 @@ case("save_npy argument errors; a failed save leaves the file alone", function()
   err(function() lurn.save_npy(p, lurn.ones(3)) end, "tensor")
   err(function() lurn.save_npy(lurn.ones(3)) end, "string expected")
   err(function() lurn.save_npy(lurn.ones(3), "a\0b") end, "NUL")
-  local nodir = tmp .. ".missing/x.npy"
+  local nodir = T.scratch("missing/x.npy")
   err(function() lurn.save_npy(lurn.zeros(3), nodir) end, {"save_npy '" .. nodir .. "'", "No such file"})
   err(function() lurn.save_npy(lurn.zeros(3), p .. "/x.npy") end, "Not a directory")
   eq(read_all(p) == before, true, "unchanged")
@@ -193,7 +172,7 @@ case("read_idx errors name the file and the problem", function()
   err(function() lurn.read_idx(fx("idx_images.idx"), {dtype = "bool"}) end, "dtype must be \"float32\" or \"int64\"")
   err(function() lurn.read_idx(fx("idx_images.idx"), {type = "float32"}) end, "unknown option type")
   err(function() lurn.read_idx(fx("idx_images.idx"), "float32") end, "table expected")
-  err(function() lurn.read_idx(tmp .. ".missing.idx") end, {"cannot open"})
+  err(function() lurn.read_idx(T.scratch("missing.idx")) end, {"cannot open"})
 end)
 
 -- ---------------------------------------------------------------------------------
@@ -248,7 +227,7 @@ case("read_csv errors: bad cells, ragged rows, bad options", function()
   err(function() lurn.read_csv(p, {delimiter = '"'}) end, "delimiter must be one character")
   err(function() lurn.read_csv(p, {sep = ","}) end, "unknown option sep")
   err(function() lurn.read_csv(p, {header = false, columns = {"a"}}) end, "there is no header")
-  err(function() lurn.read_csv(tmp .. ".missing.csv") end, "cannot open")
+  err(function() lurn.read_csv(T.scratch("missing.csv")) end, "cannot open")
 end)
 
 case("errors and results leave no tensor memory behind", function()
@@ -265,6 +244,4 @@ case("errors and results leave no tensor memory behind", function()
   eq(lurn.memory().live_bytes, live0, "tensor bytes after the loop")
 end)
 
-for _, p in ipairs(made) do os.remove(p) end
-os.remove(tmp)
 T.finish("test_data_formats")

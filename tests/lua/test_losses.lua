@@ -77,18 +77,7 @@ end
 
 local function grad_in(input) return lurn.tensor(input, {requires_grad = true}) end
 
--- Capture what the library writes to io.stderr while fn runs.
-local function capture_stderr(fn)
-  local buf, saved = {}, io.stderr
-  io.stderr = {write = function(self, ...)
-    for i = 1, select("#", ...) do buf[#buf + 1] = tostring((select(i, ...))) end
-    return self
-  end}
-  local ok, err = pcall(fn)
-  io.stderr = saved
-  if not ok then error(err, 0) end
-  return table.concat(buf)
-end
+local capture_stderr = T.capture_stderr
 
 -- ================================================================================
 -- regression losses

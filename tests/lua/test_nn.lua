@@ -36,20 +36,7 @@ local function changed(t, snap)
   return false
 end
 
--- Capture everything written to io.stderr while fn runs (the library looks up
--- io.stderr at call time, so replacing the field is enough).
-local function capture_stderr(fn)
-  local buf = {}
-  local saved = io.stderr
-  io.stderr = {write = function(self, ...)
-    for i = 1, select("#", ...) do buf[#buf + 1] = tostring((select(i, ...))) end
-    return self
-  end}
-  local ok, err = pcall(fn)
-  io.stderr = saved
-  if not ok then error(err, 0) end
-  return table.concat(buf)
-end
+local capture_stderr = T.capture_stderr
 
 local function count(s, pat)
   local n = 0

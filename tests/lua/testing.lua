@@ -307,6 +307,48 @@ function M.uniform(shape, lo, hi)
 end
 
 -- ---------------------------------------------------------------------------------
+-- files and output
+
+--- x rounded to float32, as a Lua number
+function M.f32(x) return (string.unpack("<f", string.pack("<f", x))) end
+
+function M.read_all(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+function M.write_all(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+local tmp, made = nil, {}
+--- scratch(name): a fresh path for a file the test writes; removed by finish()
+function M.scratch(name)
+  tmp = tmp or os.tmpname() -- a file of our own: the paths hang off its name
+  local p = tmp .. "." .. name
+  made[#made + 1] = p
+  return p
+end
+
+--- capture_stderr(fn): what the library writes to io.stderr while fn runs (it looks
+--- io.stderr up at call time, so replacing the field is enough); fn's error is re-raised
+function M.capture_stderr(fn)
+  local buf, saved = {}, io.stderr
+  io.stderr = {write = function(self, ...)
+    for i = 1, select("#", ...) do buf[#buf + 1] = tostring((select(i, ...))) end
+    return self
+  end}
+  local ok, err = pcall(fn)
+  io.stderr = saved
+  if not ok then error(err, 0) end
+  return table.concat(buf)
+end
+
+-- ---------------------------------------------------------------------------------
 -- a tiny runner
 
 local failures, count = {}, 0
@@ -324,6 +366,8 @@ end
 
 --- finish(): print a summary and raise if any case failed.
 function M.finish(file)
+  for _, p in ipairs(made) do os.remove(p) end
+  if tmp then os.remove(tmp) end
   if #failures > 0 then
     error(("%s: %d of %d cases failed:\n  %s"):format(file or "tests", #failures, count,
       table.concat(failures, "\n  ")), 0)
