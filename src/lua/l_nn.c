@@ -38,7 +38,7 @@ static int l_linear_try(lua_State *L) {
 }
 
 /* lurn._linear_chain(x, chain): a run of an nn.Sequential's layers in one call, chain[i]
- * = {linear_module, relu}: each layer is relu?(x W^T + b) with the module's current
+ * = {linear_module, relu} (relu: any true value fuses a ReLU): each layer is relu?(x W^T + b) with the module's current
  * weight and bias, and only the last output becomes a Lua value. Returns the output, or
  * nil, the core's message and the index of the failing layer (nn.Sequential reruns that
  * one through its module, which names itself in the error). */

@@ -51,11 +51,9 @@ local plan_of = Module.memo(function(self)
   while i <= #list do
     local m, nxt = list[i], list[i + 1]
     if plain(m, Linear) then
-      if not chain then chain = {modules = {}}; p[#p + 1] = chain end
-      local relu = nxt ~= nil and plain(nxt, ReLU)
+      if not chain then chain = {}; p[#p + 1] = chain end
+      local relu = nxt ~= nil and plain(nxt, ReLU) and nxt -- the ReLU fused in, or false
       chain[#chain + 1] = {m, relu}
-      chain.modules[#chain.modules + 1] = m
-      if relu then chain.modules[#chain.modules + 1] = nxt end
       i = i + (relu and 2 or 1)
     else
       chain = nil
@@ -74,11 +72,14 @@ function Sequential:forward(x)
       x = step(x)
     else -- a chain of Linears
       if marking() then
-        for _, m in ipairs(step.modules) do mark_called(m) end
+        for _, layer in ipairs(step) do
+          mark_called(layer[1])
+          if layer[2] then mark_called(layer[2]) end
+        end
       end
       local y, err, at = linear_chain(x, step)
       if y == nil then -- the failing layer again, through its module: it names itself
-        for k = 1, at do x = linear_forward(step[k][1], x, step[k][2]) end
+        for k = 1, at do x = linear_forward(step[k][1], x, step[k][2] ~= false) end
         error(err, 2)
       end
       x = y
